@@ -1,0 +1,27 @@
+// Test layers (see README "Tests"): `unit` is the fast suite that `npm test` runs; `vm` boots
+// real qemu guests (npm run test:vm); `integration` drives a real Pulumi engine against a local
+// OpenStack (npm run test:integration).
+const tsJest = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] };
+const common = { testEnvironment: "node", transform: tsJest, moduleFileExtensions: ["ts", "js", "json"] };
+
+module.exports = {
+    projects: [
+        {
+            ...common,
+            displayName: "unit",
+            testMatch: [
+                "<rootDir>/tests/unit/**/*.test.ts",
+                "<rootDir>/tests/components/**/*.test.ts",
+                "<rootDir>/tests/stacks/**/*.test.ts",
+                "<rootDir>/policy/**/*.test.ts",
+                "<rootDir>/tests/migration/**/*.test.ts",
+            ],
+        },
+        { ...common, displayName: "vm", testMatch: ["<rootDir>/tests/vm/**/*.test.ts"] },
+        {
+            ...common,
+            displayName: "integration",
+            testMatch: ["<rootDir>/tests/integration/**/*.test.ts"],
+        },
+    ],
+};
