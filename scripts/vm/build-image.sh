@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds the Debian 12 base image the VM tests, `npm run local` and the boot benchmark boot:
+# debootstrap minbase + kernel + cloud-init, nothing role-specific (cloud-init must install the
+# roles). Cached in $OUVROIR_VM_CACHE (default /var/cache/ouvroir/vm) under a key hashed from this
+# script, so it is rebuilt only when this script changes. Prints the image directory on stdout:
+#   <dir>/base.qcow2  <dir>/vmlinuz  <dir>/initrd.img
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${OUVROIR_VM_CACHE:-/var/cache/ouvroir/vm}"
+key="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+out="$cache/base-$key"
+
+[[ $EUID -eq 0 ]] || { echo "build-image: run as root (debootstrap, chroot)" >&2; exit 1; }
+if [[ -f "$out/.done" ]]; then
+    echo "$out"
+    exit 0
+fi
+
+bash "$here/host-deps.sh"
+mkdir -p "$cache/debs"
+# Two callers (a test and another helper's boot) must not build into the same directory.
+exec 9>"$cache/.build.lock"
+flock 9
+if [[ -f "$out/.done" ]]; then
+    echo "$out"
+    exit 0
+fi
+
+# The guest uses the same Debian mirror as the host's apt configuration (the only one reachable).
+mirror="$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
+    /etc/apt/sources.list 2>/dev/null | head -n1 | tr -d ' ' || true)"
+mirror="${mirror:-http://deb.debian.org/debian}"
+mirror="${mirror%/}"
+security="$(grep -hoE 'https?://[^ ]+/debian-security/?' /etc/apt/sources.list.d/*.sources \
+    /etc/apt/sources.list 2>/dev/null | head -n1 || true)"
+security="${security:-${mirror}-security}"
+security="${security%/}"
+
+work="$(mktemp -d "$cache/build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+echo "build-image: debootstrap from $mirror into $root" >&2
+
+# What a Debian cloud image carries beside minbase; role packages are cloud-init's job.
+# python3-cffi-backend: debootstrap cannot pick a provider of a virtual package (cloud-init
+# would stay unconfigured); dbus: non-root `systemctl --user` (rootless Docker) needs it.
+include=(
+    linux-image-amd64 systemd-sysv dbus udev kmod
+    cloud-init cloud-guest-utils python3-cffi-backend
+    openssh-server sudo ca-certificates locales
+    ifupdown isc-dhcp-client netbase iproute2 iputils-ping
+    e2fsprogs less
+)
+nice -n 10 debootstrap --variant=minbase --cache-dir="$cache/debs" \
+    --include="$(IFS=,; echo "${include[*]}")" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+    { tail -n 40 "$work/debootstrap.log" >&2; exit 1; }
+
+# debootstrap writes only "<suite> main": the cloud image carries -updates and -security too.
+rm -f "$root/etc/apt/sources.list"
+cat >"$root/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $mirror
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+
+# debootstrap copies the host's name and leaves fstab unconfigured.
+echo debian >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+echo 'LABEL=rootfs / ext4 defaults,errors=remount-ro 0 1' >"$root/etc/fstab"
+# A fresh machine-id per boot (systemd creates it when the file is empty).
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+# cloud-init's locale module fails on minbase (Debian's locale-gen ignores its argument).
+echo 'en_US.UTF-8 UTF-8' >"$root/etc/locale.gen"
+chroot "$root" locale-gen >/dev/null
+echo 'LANG=en_US.UTF-8' >"$root/etc/default/locale"
+# Host keys are made per instance by cloud-init; a shared key in a base image is a defect.
+rm -f "$root"/etc/ssh/ssh_host_*
+# Networking comes from cloud-init's network config (NoCloud seed), as on the cloud.
+cat >"$root/etc/network/interfaces" <<'EOF'
+source /etc/network/interfaces.d/*
+auto lo
+iface lo inet loopback
+EOF
+chroot "$root" apt-get clean
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/tmp/*
+
+cp "$(readlink -f "$root/vmlinuz")" "$work/vmlinuz"
+cp "$(readlink -f "$root/initrd.img")" "$work/initrd.img"
+chmod 0644 "$work/vmlinuz" "$work/initrd.img"
+
+# No loop mount: mkfs.ext4 populates the filesystem from the directory.
+mkfs.ext4 -q -L rootfs -d "$root" "$work/base.raw" 8G >&2
+qemu-img convert -O qcow2 "$work/base.raw" "$work/base.qcow2"
+rm -f "$work/base.raw"
+rm -rf "$root"
+
+mkdir -p "$out"
+mv "$work/base.qcow2" "$work/vmlinuz" "$work/initrd.img" "$work/debootstrap.log" "$out/"
+chmod 0444 "$out/base.qcow2"
+date -u +%FT%TZ >"$out/.done"
+# Older images (from earlier versions of this script) are only disk space.
+find "$cache" -maxdepth 1 -name 'base-*' ! -name "base-$key" -exec rm -rf {} +
+echo "build-image: $out" >&2
+echo "$out"

@@ -1,0 +1,61 @@
+/**
+ * The user-data inputs the VM harness boots with: one per role, on the harness's private
+ * network, with Debian's packages (`packageSource: "debian"`) since upstream downloads are not
+ * reachable here. Shared by the VM tests, `npm run local` and the boot benchmark.
+ */
+import { RoleName } from "../../components/roles";
+import { Download, Researcher, Site, UserDataInput } from "../../components/userData";
+import { PRIVATE_CIDR, PRIVATE_IPS } from "./qemu";
+
+/** Unreachable here, and unused with `packageSource: "debian"`; a valid shape all the same. */
+const fakeDownload = (name: string): Download => ({
+    version: "0.0.0",
+    url: `https://downloads.invalid/${name}.zip`,
+    sha256: "0".repeat(64),
+});
+
+export const PUBLIC_HOSTNAME = "ouvroir.test";
+
+/** One site of each kind, proxies to a Python (8001) and a Node.js (8002) app. */
+export const TEST_SITES: readonly Site[] = [
+    { name: "main", domains: [PUBLIC_HOSTNAME, `www.${PUBLIC_HOSTNAME}`], kind: "static" },
+    { name: "pyapp", domains: [`py.${PUBLIC_HOSTNAME}`], kind: "proxy", upstreamRole: "app", upstreamPort: 8001 },
+    { name: "nodeapp", domains: [`node.${PUBLIC_HOSTNAME}`], kind: "proxy", upstreamRole: "app", upstreamPort: 8002 },
+    { name: "omeka", domains: [`omeka.${PUBLIC_HOSTNAME}`], kind: "php" },
+];
+
+export interface HarnessOptions {
+    readonly sshPublicKey: string;
+    readonly sites?: readonly Site[];
+    readonly researchers?: readonly Researcher[];
+    readonly publicHostname?: string;
+    readonly sqlEngine?: "mariadb" | "postgresql";
+    readonly dataVolumeSerial?: string;
+}
+
+export function researcherFor(sshPublicKey: string): Researcher {
+    return { name: "alice", sshPublicKeys: [sshPublicKey], cpuPercent: 100, memoryMiB: 1024 };
+}
+
+export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
+    return {
+        role,
+        hostname: `vmtest-${role}-1`,
+        adminUser: "debian",
+        sshAuthorizedKeys: [o.sshPublicKey],
+        dataVolumeSerial: o.dataVolumeSerial,
+        privateCidr: PRIVATE_CIDR,
+        publicHostname: o.publicHostname ?? PUBLIC_HOSTNAME,
+        sites: o.sites ?? TEST_SITES,
+        upstreams: { ...PRIVATE_IPS },
+        researchers: o.researchers ?? [researcherFor(o.sshPublicKey)],
+        sqlEngine: o.sqlEngine ?? "mariadb",
+        packageSource: "debian",
+        downloads: {
+            cantaloupe: fakeDownload("cantaloupe"),
+            basex: fakeDownload("basex"),
+            julia: fakeDownload("julia"),
+            saxon: fakeDownload("saxon"),
+        },
+    };
+}
