@@ -1,0 +1,269 @@
+/**
+ * The shared mechanics of every role VM: security group and rules, a port on the private subnet,
+ * an instance booting from a volume, a data volume and its attachment for stateful roles, and a
+ * floating IP for the public role. Role classes stay thin; their differences are in roles.ts.
+ */
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { instanceName, roleResourceName, volumeSerial } from "./naming";
+import { PortRule, RoleSpec } from "./roles";
+import { UserDataInput, renderUserData } from "./userData";
+
+/** What a role's user data needs besides what the component knows (role, host name, volume). */
+export type RoleUserData = Omit<UserDataInput, "role" | "hostname" | "dataVolumeSerial">;
+
+export interface RoleVmArgs {
+    /** Stack name: prefix of physical names (`dev-xmldb-1`). */
+    readonly stack: string;
+    /** Nova flavor name; validated against the role's minimum by config.ts. */
+    readonly flavor: string;
+    /** Image to boot (see image.ts). Later changes are ignored for stateful roles. */
+    readonly imageId: pulumi.Input<string>;
+    /** Size of the boot volume Nova creates from the image, in GB (p flavors have no root disk). */
+    readonly bootVolumeGb: number;
+    readonly network: {
+        readonly networkId: pulumi.Input<string>;
+        readonly subnetId: pulumi.Input<string>;
+        /** The private subnet's CIDR: source of `private` rules. */
+        readonly cidr: pulumi.Input<string>;
+        /** Security group identifying the bastion: source of `bastion` and `web` rules. */
+        readonly bastionGroupId: pulumi.Input<string>;
+        /** Floating IP pool (public roles only). */
+        readonly externalNetworkName: pulumi.Input<string>;
+    };
+    /** Sources of `admin` rules (SSH to the bastion). */
+    readonly adminCidrs: readonly string[];
+    /** Stateful roles: the data volume. Required exactly when the role is stateful. */
+    readonly dataVolume?: {
+        readonly sizeGb: number;
+        readonly volumeType: string;
+        /** Adopt (import) this existing Cinder volume instead of creating one. */
+        readonly existingId?: string;
+    };
+    /** The rest of the role's cloud-init input; may hold outputs of other resources. */
+    readonly userData: pulumi.Input<RoleUserData>;
+    /** Protect and retain the data volume and floating IP (prod). Default: true. */
+    readonly protectData?: boolean;
+    /**
+     * Rebuild on purpose: take the current template and image, which a stateful role otherwise
+     * ignores. Default: false.
+     */
+    readonly rebuild?: boolean;
+}
+
+/** The properties a stateful instance ignores, so a template or image change never rebuilds it. */
+export const PET_IGNORED_PROPERTIES = ["userData", "blockDevices", "imageId", "imageName"];
+
+/**
+ * Pure: resource options of a role's instance. Pets (stateful roles) ignore drift in user data
+ * and image unless rebuilt on purpose. Every instance is replaced delete-first: its port and data
+ * volume can be attached to one server at a time.
+ */
+export function instanceOptions(
+    spec: Pick<RoleSpec, "stateful">,
+    rebuild: boolean,
+): Pick<pulumi.CustomResourceOptions, "ignoreChanges" | "deleteBeforeReplace"> {
+    return {
+        deleteBeforeReplace: true,
+        ...(spec.stateful && !rebuild ? { ignoreChanges: PET_IGNORED_PROPERTIES } : {}),
+    };
+}
+
+/**
+ * Pure: resource options of a data volume (and of the public address). `protect` makes the
+ * engine refuse to delete or replace it; `retainOnDelete` keeps it in the cloud even when the
+ * operator lifts protection and destroys the stack: deleting data takes two deliberate acts.
+ */
+export function dataOptions(
+    protectData: boolean,
+    existingId?: string,
+): Pick<pulumi.CustomResourceOptions, "protect" | "retainOnDelete" | "import" | "ignoreChanges"> {
+    return {
+        protect: protectData,
+        retainOnDelete: protectData,
+        // An adopted volume keeps its own name and description: only size and type are managed.
+        ...(existingId ? { import: existingId, ignoreChanges: ["name", "description", "metadata"] } : {}),
+    };
+}
+
+/** Pure: the security-group rules a role's port rules expand to. */
+export function expandRules(
+    ports: readonly PortRule[],
+    adminCidrs: readonly string[],
+): { suffix: string; rule: PortRule; ethertype: "IPv4" | "IPv6"; source: { cidr: string } | "bastion" | "private" }[] {
+    const out: ReturnType<typeof expandRules> = [];
+    for (const rule of ports) {
+        switch (rule.from) {
+            case "world":
+                out.push({ suffix: `${rule.name}-v4`, rule, ethertype: "IPv4", source: { cidr: "0.0.0.0/0" } });
+                out.push({ suffix: `${rule.name}-v6`, rule, ethertype: "IPv6", source: { cidr: "::/0" } });
+                break;
+            case "admin":
+                for (const cidr of adminCidrs) {
+                    // The CIDR is the rule's identity: adding or removing one touches only its rule.
+                    const id = cidr.replace(/[/:.]/g, "-");
+                    out.push({ suffix: `${rule.name}-${id}`, rule, ethertype: cidr.includes(":") ? "IPv6" : "IPv4", source: { cidr } });
+                }
+                break;
+            case "bastion":
+            case "web":
+                out.push({ suffix: rule.name, rule, ethertype: "IPv4", source: "bastion" });
+                break;
+            case "private":
+                out.push({ suffix: rule.name, rule, ethertype: "IPv4", source: "private" });
+                break;
+        }
+    }
+    return out;
+}
+
+export class RoleVm extends pulumi.ComponentResource {
+    /** Host name and instance name (`dev-web-1`). */
+    public readonly hostname: string;
+    public readonly privateIp: pulumi.Output<string>;
+    /** The floating IP (public role only). */
+    public readonly publicIp?: pulumi.Output<string>;
+    public readonly instanceId: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    public readonly dataVolumeId?: pulumi.Output<string>;
+    public readonly dataVolumeGb?: number;
+
+    constructor(
+        type: string,
+        name: string,
+        spec: RoleSpec,
+        args: RoleVmArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
+        super(type, name, {}, opts);
+        const parent = { parent: this };
+        if (spec.stateful !== (args.dataVolume !== undefined)) {
+            throw new Error(
+                `${name}: the ${spec.name} role is ${spec.stateful ? "stateful and needs" : "stateless and takes no"} dataVolume`,
+            );
+        }
+        const protectData = args.protectData ?? true;
+        this.hostname = instanceName(args.stack, spec.name);
+        const physical = (purpose: string): string => roleResourceName(args.stack, spec.name, purpose);
+
+        const sg = new openstack.networking.SecGroup(
+            `${name}-sg`,
+            { name: physical("sg"), description: `${spec.name}: ${spec.description}` },
+            parent,
+        );
+        for (const { suffix, rule, ethertype, source } of expandRules(spec.ports, args.adminCidrs)) {
+            new openstack.networking.SecGroupRule(
+                `${name}-${suffix}`,
+                {
+                    securityGroupId: sg.id,
+                    description: `${rule.name} from ${rule.from}`,
+                    direction: "ingress",
+                    ethertype,
+                    protocol: "tcp",
+                    portRangeMin: rule.port,
+                    portRangeMax: rule.portMax ?? rule.port,
+                    ...(source === "bastion"
+                        ? { remoteGroupId: args.network.bastionGroupId }
+                        : source === "private"
+                          ? { remoteIpPrefix: args.network.cidr }
+                          : { remoteIpPrefix: source.cidr }),
+                },
+                parent,
+            );
+        }
+
+        const port = new openstack.networking.Port(
+            `${name}-port`,
+            {
+                name: physical("port"),
+                networkId: args.network.networkId,
+                fixedIps: [{ subnetId: args.network.subnetId }],
+                securityGroupIds: spec.public ? [sg.id, args.network.bastionGroupId] : [sg.id],
+                adminStateUp: true,
+            },
+            parent,
+        );
+
+        let volume: openstack.blockstorage.Volume | undefined;
+        if (args.dataVolume) {
+            volume = new openstack.blockstorage.Volume(
+                `${name}-data`,
+                {
+                    name: physical("data"),
+                    description: `${spec.name} data (${spec.dataMountPoint}) of stack ${args.stack}`,
+                    size: args.dataVolume.sizeGb,
+                    volumeType: args.dataVolume.volumeType,
+                    enableOnlineResize: true,
+                },
+                { ...parent, ...dataOptions(protectData, args.dataVolume.existingId) },
+            );
+        }
+
+        const userData = pulumi
+            .all([pulumi.output(args.userData), volume ? volume.id : pulumi.output(undefined)])
+            .apply(([input, volumeId]) =>
+                renderUserData({
+                    ...input,
+                    role: spec.name,
+                    hostname: this.hostname,
+                    dataVolumeSerial: volumeId ? volumeSerial(volumeId) : undefined,
+                }),
+            );
+
+        const instance = new openstack.compute.Instance(
+            `${name}-vm`,
+            {
+                name: this.hostname,
+                flavorName: args.flavor,
+                blockDevices: [
+                    {
+                        sourceType: "image",
+                        uuid: args.imageId,
+                        destinationType: "volume",
+                        volumeSize: args.bootVolumeGb,
+                        bootIndex: 0,
+                        deleteOnTermination: true,
+                    },
+                ],
+                networks: [{ port: port.id }],
+                userData,
+                metadata: { "ouvroir-role": spec.name, "ouvroir-stack": args.stack },
+            },
+            { ...parent, ...instanceOptions(spec, args.rebuild ?? false) },
+        );
+
+        if (volume) {
+            new openstack.compute.VolumeAttach(
+                `${name}-data-attach`,
+                { instanceId: instance.id, volumeId: volume.id },
+                { ...parent, deleteBeforeReplace: true },
+            );
+            this.dataVolumeId = volume.id;
+            this.dataVolumeGb = args.dataVolume?.sizeGb;
+        }
+
+        if (spec.public) {
+            const fip = new openstack.networking.FloatingIp(
+                `${name}-fip`,
+                { pool: args.network.externalNetworkName, description: `${this.hostname} public address` },
+                { ...parent, ...dataOptions(protectData) },
+            );
+            new openstack.networking.FloatingIpAssociate(
+                `${name}-fip-assoc`,
+                { floatingIp: fip.address, portId: port.id },
+                parent,
+            );
+            this.publicIp = fip.address;
+        }
+
+        this.privateIp = port.allFixedIps.apply((ips) => ips[0] ?? "");
+        this.instanceId = instance.id;
+        this.securityGroupId = sg.id;
+        this.registerOutputs({
+            hostname: this.hostname,
+            privateIp: this.privateIp,
+            publicIp: this.publicIp,
+            dataVolumeId: this.dataVolumeId,
+        });
+    }
+}

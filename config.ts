@@ -1,0 +1,838 @@
+/**
+ * The only reader of configuration. Turns a stack's raw `ouvroir:*` values into one typed,
+ * validated StackConfig, or throws one ConfigError listing every problem, each naming the key
+ * and the fix, before a single resource exists.
+ *
+ * Everything here except `loadStackConfig` is pure, so tests run it over the real stack files.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROLES, ROLE_NAMES, RoleName, isRoleName } from "./components/roles";
+import type { Download, Researcher, Site } from "./components/userData";
+
+export const PROJECT = "ouvroir";
+
+export interface RoleConfig {
+    readonly flavor: string;
+    /** Data volume size in GB (stateful roles). */
+    readonly dataVolumeGb: number;
+    readonly dataVolumeType: string;
+    /** Adopt this existing Cinder volume (imported into the stack) instead of creating one. */
+    readonly existingDataVolumeId?: string;
+}
+
+export interface Allocation {
+    readonly instances: number;
+    readonly vcpus: number;
+    readonly ramGb: number;
+    readonly volumes: number;
+    readonly volumeGb: number;
+    readonly floatingIps: number;
+    readonly securityGroups: number;
+}
+
+export interface ImageConfig {
+    /** An image id: wins over everything else. */
+    readonly id?: string;
+    /** An exact image name. */
+    readonly name?: string;
+    /** Otherwise the newest image whose name matches this regular expression. */
+    readonly namePattern: string;
+}
+
+export interface StackConfig {
+    readonly stack: string;
+    readonly externalNetwork?: string;
+    readonly existingNetwork?: { readonly networkId: string; readonly subnetId: string };
+    readonly privateCidr: string;
+    readonly dnsServers: readonly string[];
+    readonly adminCidrs: readonly string[];
+    readonly sshPublicKeys: readonly string[];
+    readonly adminUser: string;
+    readonly image: ImageConfig;
+    readonly bootVolumeGb: number;
+    readonly volumeTypes: readonly string[];
+    readonly flavors: Readonly<Record<string, { vcpus: number; ramGb: number }>>;
+    /** The deployed roles, in the canonical order of ROLE_NAMES. */
+    readonly roles: Readonly<Partial<Record<RoleName, RoleConfig>>>;
+    readonly publicHostname: string;
+    readonly letsencryptEmail?: string;
+    readonly sites: readonly Site[];
+    readonly researchers: readonly Researcher[];
+    readonly sqlEngine: "mariadb" | "postgresql";
+    readonly packageSource: "upstream" | "debian";
+    readonly downloads: Readonly<Record<"cantaloupe" | "basex" | "julia" | "saxon", Download>>;
+    readonly protectData: boolean;
+    /** Roles whose instance takes the current template and image on this `up` (rebuild on purpose). */
+    readonly rebuild: readonly RoleName[];
+    /** What the project may use; raise it here once a larger allocation is granted. */
+    readonly allocation: Allocation;
+    readonly sharesAllocationWith: readonly string[];
+    readonly day2: boolean;
+}
+
+/** The persistent RAS allocation without a RAC request (cloud-facts.md). */
+export const RAS_ALLOCATION: Allocation = {
+    instances: 10,
+    vcpus: 25,
+    ramGb: 50,
+    volumes: 10,
+    volumeGb: 10240,
+    floatingIps: 2,
+    // Not stated by the Alliance: OpenStack's default per-project quota.
+    securityGroups: 10,
+};
+
+/**
+ * Defaults for every key; Pulumi.yaml declares the same values (a unit test keeps them equal),
+ * so stack files carry only their differences.
+ */
+export const DEFAULTS = {
+    externalNetwork: "",
+    existingNetwork: {},
+    privateCidr: "10.20.0.0/24",
+    dnsServers: ["1.1.1.1", "8.8.8.8"],
+    adminCidrs: [],
+    sshPublicKeys: [],
+    adminUser: "debian",
+    image: { namePattern: "^Debian-12.*x64" },
+    bootVolumeGb: 20,
+    volumeTypes: ["volumes-ssd", "volumes-ec"],
+    flavors: {},
+    roles: { web: {}, xmldb: {}, iiif: {}, app: {}, sandbox: {} },
+    publicHostname: "",
+    letsencryptEmail: "",
+    sites: [],
+    researchers: [],
+    sqlEngine: "mariadb",
+    packageSource: "upstream",
+    downloads: {
+        cantaloupe: {
+            version: "5.0.7",
+            url: "https://github.com/cantaloupe-project/cantaloupe/releases/download/v5.0.7/cantaloupe-5.0.7.zip",
+            // As pinned by public builds of this release; a wrong value fails the install, never skips it.
+            sha256: "741ddee3f5284b179cd2555dc545a8afcb02534f03896cfa9235249fd66b0665",
+        },
+        basex: {
+            version: "12.0",
+            url: "https://files.basex.org/releases/12.0/BaseX120.zip",
+            // As pinned by Homebrew's basex formula for 12.0.
+            sha256: "ffd4de680a768dc906efb17cf89dda4a99285d6c93157bd7c67c578299f9f197",
+        },
+        julia: {
+            version: "1.11.7",
+            url: "https://julialang-s3.julialang.org/bin/linux/x64/1.11/julia-1.11.7-linux-x86_64.tar.gz",
+            // As pinned by the official Julia container images for 1.11.7.
+            sha256: "aa5924114ecb89fd341e59aa898cd1882b3cb622ca4972582c1518eff5f68c05",
+        },
+        saxon: {
+            version: "12.9",
+            url: "https://repo1.maven.org/maven2/net/sf/saxon/Saxon-HE/12.9/Saxon-HE-12.9.jar",
+            // Computed here from Maven Central (its .sha1 matched).
+            sha256: "8f3a9216a537367132293eacbba9df062eace8f8b16a184af59e2e4839d4cd41",
+        },
+    },
+    protectData: true,
+    rebuild: [],
+    allocation: RAS_ALLOCATION,
+    sharesAllocationWith: [],
+    day2: true,
+} as const;
+
+export type ConfigKey = keyof typeof DEFAULTS;
+export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
+
+export type RawConfig = Partial<Record<string, unknown>>;
+
+export class ConfigError extends Error {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            `stack '${stack}' has ${problems.length} configuration problem(s); nothing was created:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flavors
+
+export interface FlavorSize {
+    readonly vcpus: number;
+    readonly ramGb: number;
+    /** `p` flavors are persistent (no root disk, boot from volume); `c` ones live a month on RAS. */
+    readonly kind: "persistent" | "compute" | "declared";
+}
+
+/** Size of a flavor from the Alliance naming scheme (`p4-7.5gb`) or from `ouvroir:flavors`. */
+export function flavorSize(
+    flavor: string,
+    declared: StackConfig["flavors"] = {},
+): FlavorSize | undefined {
+    const own = declared[flavor];
+    if (own) return { vcpus: own.vcpus, ramGb: own.ramGb, kind: "declared" };
+    const m = /^([pc])(\d+)-(\d+(?:\.\d+)?)gb(?:-\d+)?$/.exec(flavor);
+    if (!m) return undefined;
+    return {
+        vcpus: Number(m[2]),
+        ramGb: Number(m[3]),
+        kind: m[1] === "p" ? "persistent" : "compute",
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CIDRs
+
+/** Parses an IPv4 or IPv6 CIDR; returns undefined when malformed. */
+export function parseCidr(
+    cidr: string,
+): { version: 4 | 6; hostBitsSet: boolean; prefix: number; canonical: string } | undefined {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
+    if (!m) return undefined;
+    const [, addr = "", p = ""] = m;
+    const prefix = Number(p);
+    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+    if (v4) {
+        const octets = v4.slice(1).map(Number);
+        if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+        const value = octets.reduce((acc, o) => acc * 256 + o, 0);
+        const size = 2 ** (32 - prefix);
+        const network = Math.floor(value / size) * size;
+        const net = [24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join(".");
+        return { version: 4, hostBitsSet: network !== value, prefix, canonical: `${net}/${prefix}` };
+    }
+    if (addr.includes(":") && /^[0-9a-fA-F:]+$/.test(addr) && prefix <= 128) {
+        const halves = addr.split("::");
+        if (halves.length > 2) return undefined;
+        const groups = halves.map((h) => (h === "" ? [] : h.split(":")));
+        if (groups.flat().some((g) => g.length > 4 || g.length === 0)) return undefined;
+        const count = groups.flat().length;
+        if (halves.length === 1 ? count !== 8 : count > 7) return undefined;
+        const full = [
+            ...(groups[0] ?? []),
+            ...Array(8 - count).fill("0"),
+            ...(halves.length === 2 ? (groups[1] ?? []) : []),
+        ].map((g) => parseInt(g, 16));
+        let bits = prefix;
+        let hostBitsSet = false;
+        for (const g of full) {
+            const keep = Math.max(0, Math.min(16, bits));
+            bits -= 16;
+            if ((g & (0xffff >> keep)) !== 0 && keep < 16) hostBitsSet = true;
+        }
+        return { version: 6, hostBitsSet, prefix, canonical: cidr };
+    }
+    return undefined;
+}
+
+export function isWorldCidr(cidr: string): boolean {
+    const parsed = parseCidr(cidr);
+    return parsed !== undefined && parsed.prefix === 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SHA256 = /^[0-9a-f]{64}$/i;
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+type Problems = string[];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function strings(key: string, v: unknown, problems: Problems): string[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+        problems.push(`ouvroir:${key} must be a list of strings (YAML: one "- value" per line).`);
+        return [];
+    }
+    return v as string[];
+}
+
+function positiveInt(key: string, v: unknown, problems: Problems, fallback: number): number {
+    const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) {
+        problems.push(`ouvroir:${key} is ${JSON.stringify(v)}: a size must be a positive whole number of GB.`);
+        return fallback;
+    }
+    return n;
+}
+
+function boolean(key: string, v: unknown, problems: Problems, fallback: boolean): boolean {
+    if (v === true || v === "true") return true;
+    if (v === false || v === "false") return false;
+    problems.push(`ouvroir:${key} is ${JSON.stringify(v)}: set it to true or false.`);
+    return fallback;
+}
+
+function oneOf<T extends string>(
+    key: string,
+    v: unknown,
+    allowed: readonly T[],
+    problems: Problems,
+): T {
+    if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
+    problems.push(`ouvroir:${key} is ${JSON.stringify(v)}: choose one of ${allowed.join(", ")}.`);
+    return allowed[0] as T;
+}
+
+/** Raw values with defaults applied, key by key (objects are replaced, not merged). */
+function withDefaults(raw: RawConfig): Record<ConfigKey, unknown> {
+    const out = {} as Record<ConfigKey, unknown>;
+    for (const key of CONFIG_KEYS) out[key] = raw[key] ?? DEFAULTS[key];
+    return out;
+}
+
+/**
+ * Pure: raw `ouvroir:*` values (without the namespace) → a validated StackConfig.
+ * Throws ConfigError listing every problem found.
+ */
+export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
+    const problems: Problems = [];
+    for (const key of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as string[]).includes(key)) {
+            problems.push(
+                `ouvroir:${key} is not a setting of this program (misspelt?); known keys: ${CONFIG_KEYS.join(", ")}.`,
+            );
+        }
+    }
+    const v = withDefaults(raw);
+
+    const protectData = boolean("protectData", v.protectData, problems, true);
+    const production = stack === "prod" || protectData;
+
+    // Network
+    const externalNetwork = typeof v.externalNetwork === "string" ? v.externalNetwork : "";
+    let existingNetwork: StackConfig["existingNetwork"];
+    if (!isObject(v.existingNetwork)) {
+        problems.push(`ouvroir:existingNetwork must be an object {networkId, subnetId} or {}.`);
+    } else if (Object.keys(v.existingNetwork).length > 0) {
+        const { networkId, subnetId } = v.existingNetwork;
+        if (typeof networkId !== "string" || typeof subnetId !== "string" || !networkId || !subnetId) {
+            problems.push(
+                `ouvroir:existingNetwork needs both networkId and subnetId (openstack network list; openstack subnet list), or {} to create a network.`,
+            );
+        } else {
+            existingNetwork = { networkId, subnetId };
+        }
+    }
+    const privateCidr = String(v.privateCidr);
+    const pc = parseCidr(privateCidr);
+    if (!pc || pc.version !== 4) {
+        problems.push(`ouvroir:privateCidr "${privateCidr}" is not an IPv4 CIDR such as 10.20.0.0/24.`);
+    } else if (pc.hostBitsSet) {
+        problems.push(`ouvroir:privateCidr "${privateCidr}" has host bits set: did you mean ${pc.canonical}?`);
+    } else if (pc.prefix > 28) {
+        problems.push(`ouvroir:privateCidr "${privateCidr}" is too small for the stack: use a /24 to /28.`);
+    }
+    const dnsServers = strings("dnsServers", v.dnsServers, problems);
+    for (const d of dnsServers) {
+        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(d)) problems.push(`ouvroir:dnsServers entry "${d}" is not an IPv4 address.`);
+    }
+
+    // Access
+    const adminCidrs = strings("adminCidrs", v.adminCidrs, problems);
+    for (const c of adminCidrs) {
+        const parsed = parseCidr(c);
+        if (!parsed) {
+            problems.push(`ouvroir:adminCidrs entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`);
+        } else if (parsed.hostBitsSet) {
+            problems.push(`ouvroir:adminCidrs entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`);
+        } else if (parsed.prefix === 0 && production) {
+            problems.push(
+                `ouvroir:adminCidrs entry "${c}" opens SSH to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
+            );
+        }
+    }
+    if (adminCidrs.length === 0 && production) {
+        problems.push(`ouvroir:adminCidrs is empty: nobody could reach the bastion; add your institution's range (pulumi config set --path 'ouvroir:adminCidrs[0]' 132.204.0.0/16).`);
+    }
+    const sshPublicKeys = strings("sshPublicKeys", v.sshPublicKeys, problems);
+    if (sshPublicKeys.length === 0) {
+        problems.push(`ouvroir:sshPublicKeys is empty: add the operators' public keys (pulumi config set --path 'ouvroir:sshPublicKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)").`);
+    }
+    for (const k of sshPublicKeys) {
+        if (!/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k.trim())) {
+            problems.push(`ouvroir:sshPublicKeys entry "${k.slice(0, 30)}…" is not an OpenSSH public key (the one line of ~/.ssh/id_ed25519.pub).`);
+        }
+        if (/PRIVATE KEY/.test(k)) problems.push(`ouvroir:sshPublicKeys holds a PRIVATE key: remove it now and rotate that key.`);
+    }
+    const adminUser = String(v.adminUser);
+
+    // Image and volumes
+    let image: ImageConfig = { namePattern: DEFAULTS.image.namePattern };
+    if (!isObject(v.image)) {
+        problems.push(`ouvroir:image must be an object {id?, name?, namePattern?}.`);
+    } else {
+        const { id, name, namePattern } = v.image;
+        const pattern = typeof namePattern === "string" ? namePattern : DEFAULTS.image.namePattern;
+        try {
+            new RegExp(pattern);
+        } catch {
+            problems.push(`ouvroir:image.namePattern "${pattern}" is not a valid regular expression.`);
+        }
+        image = {
+            id: typeof id === "string" && id ? id : undefined,
+            name: typeof name === "string" && name ? name : undefined,
+            namePattern: pattern,
+        };
+    }
+    const bootVolumeGb = positiveInt("bootVolumeGb", v.bootVolumeGb, problems, 20);
+    if (bootVolumeGb < 10) {
+        problems.push(`ouvroir:bootVolumeGb is ${bootVolumeGb}: a Debian image with the services needs at least 10 GB (20 recommended).`);
+    }
+    const volumeTypes = strings("volumeTypes", v.volumeTypes, problems);
+    const defaultVolumeType = volumeTypes[0] ?? "";
+    const checkType = (key: string, t: string): void => {
+        if (volumeTypes.length > 0 && !volumeTypes.includes(t)) {
+            problems.push(`ouvroir:${key} "${t}" is not a volume type of this cloud; choose one of ${volumeTypes.join(", ")} (openstack volume type list), or add it to ouvroir:volumeTypes.`);
+        }
+    };
+
+    const flavors: Record<string, { vcpus: number; ramGb: number }> = {};
+    if (!isObject(v.flavors)) {
+        problems.push(`ouvroir:flavors must map flavor names to {vcpus, ramGb}.`);
+    } else {
+        for (const [name, f] of Object.entries(v.flavors)) {
+            if (!isObject(f) || typeof f.vcpus !== "number" || typeof f.ramGb !== "number" || f.vcpus <= 0 || f.ramGb <= 0) {
+                problems.push(`ouvroir:flavors.${name} must be {vcpus: <n>, ramGb: <n>} with positive numbers.`);
+            } else {
+                flavors[name] = { vcpus: f.vcpus, ramGb: f.ramGb };
+            }
+        }
+    }
+
+    // Roles
+    const roles: Partial<Record<RoleName, RoleConfig>> = {};
+    if (!isObject(v.roles)) {
+        problems.push(`ouvroir:roles must map role names (${ROLE_NAMES.join(", ")}) to their settings.`);
+    } else {
+        for (const key of Object.keys(v.roles)) {
+            if (!isRoleName(key)) {
+                problems.push(`ouvroir:roles.${key} is not a role; roles are ${ROLE_NAMES.join(", ")}.`);
+            }
+        }
+        if (!("web" in v.roles)) {
+            problems.push(`ouvroir:roles must include web: it is the only public entry and the SSH bastion.`);
+        }
+        for (const role of ROLE_NAMES) {
+            if (!(role in v.roles)) continue;
+            const rc: unknown = v.roles[role] ?? {};
+            const spec = ROLES[role];
+            if (!isObject(rc)) {
+                problems.push(`ouvroir:roles.${role} must be an object ({} for the defaults).`);
+                continue;
+            }
+            for (const k of Object.keys(rc)) {
+                if (!["flavor", "dataVolumeGb", "dataVolumeType", "existingDataVolumeId"].includes(k)) {
+                    problems.push(`ouvroir:roles.${role}.${k} is not a role setting; use flavor, dataVolumeGb, dataVolumeType or existingDataVolumeId.`);
+                }
+            }
+            const flavor = typeof rc.flavor === "string" ? rc.flavor : spec.defaultFlavor;
+            const size = flavorSize(flavor, flavors);
+            if (!size) {
+                problems.push(`ouvroir:roles.${role}.flavor "${flavor}" is unknown: use an Alliance flavor such as ${spec.defaultFlavor} (openstack flavor list), or declare its size in ouvroir:flavors.`);
+            } else {
+                if (size.kind === "compute") {
+                    problems.push(`ouvroir:roles.${role}.flavor "${flavor}" is a compute flavor (one-month lifetime on RAS): services need a persistent p flavor such as ${spec.defaultFlavor}.`);
+                }
+                if (size.vcpus < spec.minVcpus || size.ramGb < spec.minRamGb) {
+                    problems.push(`ouvroir:roles.${role}.flavor "${flavor}" (${size.vcpus} vCPU, ${size.ramGb} GB) is below the ${role} role's minimum of ${spec.minVcpus} vCPU and ${spec.minRamGb} GB: use ${spec.defaultFlavor} or larger.`);
+                }
+            }
+            const dataVolumeGb = positiveInt(`roles.${role}.dataVolumeGb`, rc.dataVolumeGb ?? spec.defaultDataVolumeGb, problems, spec.defaultDataVolumeGb);
+            const dataVolumeType = typeof rc.dataVolumeType === "string" ? rc.dataVolumeType : defaultVolumeType;
+            checkType(`roles.${role}.dataVolumeType`, dataVolumeType);
+            let existingDataVolumeId: string | undefined;
+            if (rc.existingDataVolumeId !== undefined) {
+                if (typeof rc.existingDataVolumeId !== "string" || !UUID.test(rc.existingDataVolumeId)) {
+                    problems.push(`ouvroir:roles.${role}.existingDataVolumeId ${JSON.stringify(rc.existingDataVolumeId)} is not a Cinder volume id (a UUID from openstack volume list).`);
+                } else {
+                    existingDataVolumeId = rc.existingDataVolumeId;
+                }
+            }
+            roles[role] = { flavor, dataVolumeGb, dataVolumeType, existingDataVolumeId };
+        }
+    }
+
+    // Sites
+    const publicHostname = String(v.publicHostname);
+    if (publicHostname && !DOMAIN.test(publicHostname)) {
+        problems.push(`ouvroir:publicHostname "${publicHostname}" is not a DNS name such as ouvroir.umontreal.ca.`);
+    }
+    const letsencryptEmail = String(v.letsencryptEmail) || undefined;
+    if (letsencryptEmail && !/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(letsencryptEmail)) {
+        problems.push(`ouvroir:letsencryptEmail "${letsencryptEmail}" is not an e-mail address.`);
+    }
+    const sites: Site[] = [];
+    if (!Array.isArray(v.sites)) {
+        problems.push(`ouvroir:sites must be a list of {name, domains, kind}.`);
+    } else {
+        const names = new Set<string>();
+        const domains = new Map<string, string>();
+        v.sites.forEach((s: unknown, i: number) => {
+            const at = `ouvroir:sites[${i}]`;
+            if (!isObject(s) || typeof s.name !== "string") {
+                problems.push(`${at} must be an object with at least a name.`);
+                return;
+            }
+            const name = s.name;
+            if (!NAME.test(name)) problems.push(`${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`);
+            if (names.has(name)) problems.push(`${at}.name "${name}" is a duplicate site name: each site needs its own name (it names the vhost file and directory).`);
+            names.add(name);
+            const ds = Array.isArray(s.domains) ? s.domains.filter((d): d is string => typeof d === "string") : [];
+            if (ds.length === 0) problems.push(`${at}.domains is empty: list the host names the site answers to.`);
+            for (const d of ds) {
+                if (!DOMAIN.test(d)) problems.push(`${at}.domains entry "${d}" is not a DNS name.`);
+                const other = domains.get(d);
+                if (other !== undefined && other !== name) problems.push(`${at}.domains entry "${d}" is already served by site "${other}".`);
+                domains.set(d, name);
+            }
+            const kind = oneOf(`sites[${i}].kind`, s.kind, ["static", "proxy", "php"] as const, problems);
+            let upstreamRole: RoleName | undefined;
+            let upstreamPort: number | undefined;
+            if (kind === "proxy") {
+                if (typeof s.upstreamRole !== "string" || !isRoleName(s.upstreamRole) || s.upstreamRole === "web") {
+                    problems.push(`${at}.upstreamRole ${JSON.stringify(s.upstreamRole)}: a proxy site needs the private role it forwards to (xmldb, iiif, app or sandbox).`);
+                } else {
+                    upstreamRole = s.upstreamRole;
+                    if (isObject(v.roles) && !(upstreamRole in v.roles)) {
+                        problems.push(`${at}.upstreamRole "${upstreamRole}" is not deployed in this stack: add it to ouvroir:roles or choose a deployed role.`);
+                    }
+                    const port = Number(s.upstreamPort);
+                    const open = ROLES[upstreamRole].ports.some(
+                        (p) => p.from === "web" && port >= p.port && port <= (p.portMax ?? p.port),
+                    );
+                    if (!open) {
+                        const allowed = ROLES[upstreamRole].ports.filter((p) => p.from === "web").map((p) => (p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`));
+                        problems.push(`${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port the ${upstreamRole} role opens to the web server; use ${allowed.join(" or ")}.`);
+                    } else {
+                        upstreamPort = port;
+                    }
+                }
+            }
+            sites.push({ name, domains: ds, kind, upstreamRole, upstreamPort });
+        });
+    }
+
+    // Researchers
+    const researchers: Researcher[] = [];
+    if (!Array.isArray(v.researchers)) {
+        problems.push(`ouvroir:researchers must be a list of {name, sshPublicKeys, cpuPercent, memoryMiB}.`);
+    } else {
+        const seen = new Set<string>();
+        v.researchers.forEach((r: unknown, i: number) => {
+            const at = `ouvroir:researchers[${i}]`;
+            if (!isObject(r) || typeof r.name !== "string") {
+                problems.push(`${at} must be an object with at least a name.`);
+                return;
+            }
+            if (!NAME.test(r.name) || ["root", "debian", adminUser].includes(r.name)) {
+                problems.push(`${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not root or the admin user.`);
+            }
+            if (seen.has(r.name)) problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
+            seen.add(r.name);
+            const keys = strings(`researchers[${i}].sshPublicKeys`, r.sshPublicKeys, problems);
+            const cpuPercent = Number(r.cpuPercent ?? 100);
+            const memoryMiB = Number(r.memoryMiB ?? 2048);
+            if (!Number.isInteger(cpuPercent) || cpuPercent <= 0) problems.push(`${at}.cpuPercent must be a positive whole number (100 = one core).`);
+            if (!Number.isInteger(memoryMiB) || memoryMiB < 256) problems.push(`${at}.memoryMiB must be a whole number of MiB, at least 256.`);
+            researchers.push({ name: r.name, sshPublicKeys: keys, cpuPercent, memoryMiB });
+        });
+        if (researchers.length > 0 && isObject(v.roles) && !("sandbox" in v.roles)) {
+            problems.push(`ouvroir:researchers is set but the sandbox role is not deployed: add sandbox to ouvroir:roles.`);
+        }
+    }
+
+    const sqlEngine = oneOf("sqlEngine", v.sqlEngine, ["mariadb", "postgresql"] as const, problems);
+    const packageSource = oneOf("packageSource", v.packageSource, ["upstream", "debian"] as const, problems);
+
+    // Downloads: each overrides the default entry by entry.
+    const downloads = { ...DEFAULTS.downloads } as Record<"cantaloupe" | "basex" | "julia" | "saxon", Download>;
+    if (!isObject(v.downloads)) {
+        problems.push(`ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon.`);
+    } else {
+        for (const [name, d] of Object.entries(v.downloads)) {
+            if (!(name in DEFAULTS.downloads)) {
+                problems.push(`ouvroir:downloads.${name} is not a download of this program; known: ${Object.keys(DEFAULTS.downloads).join(", ")}.`);
+                continue;
+            }
+            const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
+            const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
+            if (!/^https:\/\//.test(merged.url)) problems.push(`ouvroir:downloads.${name}.url must be an https:// URL (a mirror is fine).`);
+            if (merged.sha256 && !SHA256.test(merged.sha256)) problems.push(`ouvroir:downloads.${name}.sha256 must be 64 hexadecimal characters (sha256sum of the file).`);
+            downloads[name as keyof typeof downloads] = merged;
+        }
+    }
+    if (packageSource === "upstream") {
+        const needed: (keyof typeof downloads)[] = [];
+        if (isObject(v.roles)) {
+            if ("iiif" in v.roles) needed.push("cantaloupe");
+            if ("xmldb" in v.roles) needed.push("basex", "saxon");
+            if ("app" in v.roles) needed.push("julia");
+        }
+        for (const n of needed) {
+            if (!SHA256.test(downloads[n].sha256)) {
+                problems.push(`ouvroir:downloads.${n}.sha256 is missing: every upstream download is verified; set it to the sha256sum of ${downloads[n].url} (or use packageSource: debian).`);
+            }
+        }
+    }
+
+    const rebuild: RoleName[] = [];
+    for (const r of strings("rebuild", v.rebuild, problems)) {
+        if (!isRoleName(r)) problems.push(`ouvroir:rebuild entry "${r}" is not a role; roles are ${ROLE_NAMES.join(", ")}.`);
+        else rebuild.push(r);
+    }
+
+    const allocation = { ...RAS_ALLOCATION };
+    if (!isObject(v.allocation)) {
+        problems.push(`ouvroir:allocation must be an object such as {vcpus: 25, ramGb: 50, ...}.`);
+    } else {
+        for (const [k, n] of Object.entries(v.allocation)) {
+            if (!(k in RAS_ALLOCATION)) {
+                problems.push(`ouvroir:allocation.${k} is not a quota this program counts; known: ${Object.keys(RAS_ALLOCATION).join(", ")}.`);
+            } else if (typeof n !== "number" || !(n >= 0)) {
+                problems.push(`ouvroir:allocation.${k} must be a number ≥ 0.`);
+            } else {
+                (allocation as Record<string, number>)[k] = n;
+            }
+        }
+    }
+    const sharesAllocationWith = strings("sharesAllocationWith", v.sharesAllocationWith, problems);
+    const day2 = boolean("day2", v.day2, problems, true);
+
+    const config: StackConfig = {
+        stack,
+        externalNetwork: externalNetwork || undefined,
+        existingNetwork,
+        privateCidr,
+        dnsServers,
+        adminCidrs,
+        sshPublicKeys,
+        adminUser,
+        image,
+        bootVolumeGb,
+        volumeTypes,
+        flavors,
+        roles,
+        publicHostname,
+        letsencryptEmail,
+        sites,
+        researchers,
+        sqlEngine,
+        packageSource,
+        downloads,
+        protectData,
+        rebuild,
+        allocation,
+        sharesAllocationWith,
+        day2,
+    };
+    if (problems.length > 0) throw new ConfigError(stack, problems);
+    return config;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quota
+
+export interface Usage {
+    readonly instances: number;
+    readonly vcpus: number;
+    readonly ramGb: number;
+    readonly volumes: number;
+    readonly volumeGb: number;
+    readonly floatingIps: number;
+    readonly securityGroups: number;
+}
+
+export const QUOTA_ROWS: readonly { key: keyof Usage; label: string }[] = [
+    { key: "instances", label: "instances" },
+    { key: "vcpus", label: "vCPU" },
+    { key: "ramGb", label: "RAM (GB)" },
+    { key: "volumes", label: "volumes (boot + data)" },
+    { key: "volumeGb", label: "volume storage (GB)" },
+    { key: "floatingIps", label: "floating IPs" },
+    { key: "securityGroups", label: "security groups" },
+];
+
+/** Pure: what a stack's config consumes of the project's quota. */
+export function quotaUsage(cfg: StackConfig): Usage {
+    const roles = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
+    let vcpus = 0;
+    let ramGb = 0;
+    let volumes = 0;
+    let volumeGb = 0;
+    for (const r of roles) {
+        const rc = cfg.roles[r] as RoleConfig;
+        const size = flavorSize(rc.flavor, cfg.flavors);
+        vcpus += size?.vcpus ?? 0;
+        ramGb += size?.ramGb ?? 0;
+        volumes += 1;
+        volumeGb += cfg.bootVolumeGb;
+        if (ROLES[r].stateful) {
+            volumes += 1;
+            volumeGb += rc.dataVolumeGb;
+        }
+    }
+    return {
+        instances: roles.length,
+        vcpus,
+        ramGb,
+        volumes,
+        volumeGb,
+        floatingIps: roles.filter((r) => ROLES[r].public).length,
+        // One per role, plus the bastion-membership group of the private network.
+        securityGroups: roles.length + 1,
+    };
+}
+
+export function addUsage(a: Usage, b: Usage): Usage {
+    const out = {} as Record<keyof Usage, number>;
+    for (const { key } of QUOTA_ROWS) out[key] = a[key] + b[key];
+    return out;
+}
+
+/** Pure: the quota lines over the allocation, as messages naming the key and the fix. */
+export function quotaProblems(total: Usage, allocation: Allocation, stacks: readonly string[]): string[] {
+    return QUOTA_ROWS.filter(({ key }) => total[key] > allocation[key]).map(
+        ({ key, label }) =>
+            `over quota: ${stacks.join(" + ")} need ${total[key]} ${label}, the allocation (ouvroir:allocation.${key}) is ${allocation[key]}. ` +
+            `Make the stacks smaller (flavors, ouvroir:roles), or request more (RAS/RAC) and, once it is granted, raise ouvroir:allocation.${key} in the stack files.`,
+    );
+}
+
+/** Pure: the table the lab puts in its funding letter. */
+export function formatQuotaTable(
+    columns: readonly { name: string; usage: Usage }[],
+    allocation: Allocation,
+): string {
+    const header = ["resource", ...columns.map((c) => c.name), "allocation"];
+    const rows = QUOTA_ROWS.map(({ key, label }) => [
+        label,
+        ...columns.map((c) => {
+            const n = c.usage[key];
+            return `${Number.isInteger(n) ? n : n.toFixed(2)}${n > allocation[key] ? " !" : ""}`;
+        }),
+        String(allocation[key]),
+    ]);
+    const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
+    const line = (cells: string[]): string =>
+        "| " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ") + " |";
+    const rule = "|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
+    return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+/** Pure: the shrink guard. `deployed` holds the data volume sizes of the last deployment. */
+export function shrinkProblems(
+    cfg: StackConfig,
+    deployed: Readonly<Partial<Record<string, number>>>,
+): string[] {
+    const problems: string[] = [];
+    for (const role of ROLE_NAMES) {
+        const rc = cfg.roles[role];
+        const before = deployed[role];
+        if (rc && before !== undefined && rc.dataVolumeGb < before) {
+            problems.push(
+                `ouvroir:roles.${role}.dataVolumeGb is ${rc.dataVolumeGb} but the deployed ${role} data volume has ${before} GB: ` +
+                    `Cinder cannot shrink a volume and replacing it would destroy the data. Set it back to ${before} or more; to move to a smaller volume, back up, create a new one and restore.`,
+            );
+        }
+        if (!rc && before !== undefined) {
+            problems.push(
+                `ouvroir:roles no longer lists ${role}, whose data volume (${before} GB) is deployed: removing the role would delete its VM${cfg.protectData ? "" : " and its data volume"}. ` +
+                    `Put it back in ouvroir:roles; to retire it on purpose, back up, then follow "Retire a role" in the README.`,
+            );
+        }
+    }
+    return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack files
+
+/** Reads a stack file (`Pulumi.<stack>.yaml`) into raw values without the namespace. */
+export function readStackFile(dir: string, stack: string): RawConfig {
+    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const raw: RawConfig = {};
+    for (const [k, val] of Object.entries(doc.config ?? {})) {
+        const [ns, key] = k.includes(":") ? k.split(":", 2) : [PROJECT, k];
+        if (ns === PROJECT && key !== undefined) raw[key] = val;
+    }
+    return raw;
+}
+
+export interface LoadedConfig {
+    readonly config: StackConfig;
+    /** This stack and the stacks sharing its allocation, with their usage. */
+    readonly quota: { readonly columns: { name: string; usage: Usage }[]; readonly total: Usage; readonly table: string };
+}
+
+/**
+ * Pure but for reading sibling stack files: validates this stack's config, adds the usage of
+ * the stacks that share its allocation, and fails when the total is over quota.
+ */
+export function checkStack(stack: string, raw: RawConfig, projectDir: string): LoadedConfig {
+    const config = parseStackConfig(stack, raw);
+    const columns = [{ name: stack, usage: quotaUsage(config) }];
+    for (const other of config.sharesAllocationWith) {
+        if (other === stack) continue;
+        let otherCfg: StackConfig;
+        try {
+            otherCfg = parseStackConfig(other, readStackFile(projectDir, other));
+        } catch (e) {
+            const why = e instanceof ConfigError ? e.problems.join("; ") : String(e);
+            throw new ConfigError(stack, [`ouvroir:sharesAllocationWith names "${other}", whose Pulumi.${other}.yaml cannot be read or is invalid: ${why}`]);
+        }
+        const differs = QUOTA_ROWS.filter(({ key }) => otherCfg.allocation[key] !== config.allocation[key]);
+        if (differs.length > 0) {
+            throw new ConfigError(stack, [
+                `ouvroir:allocation differs from Pulumi.${other}.yaml (${differs.map((d) => d.key).join(", ")}), which shares it: one OpenStack project has one allocation; make them equal.`,
+            ]);
+        }
+        columns.push({ name: other, usage: quotaUsage(otherCfg) });
+    }
+    const total = columns.map((c) => c.usage).reduce(addUsage);
+    const names = columns.map((c) => c.name);
+    const table = formatQuotaTable(columns.length > 1 ? [...columns, { name: "total", usage: total }] : columns, config.allocation);
+    const over = quotaProblems(total, config.allocation, names);
+    if (over.length > 0) throw new ConfigError(stack, over);
+    return { config, quota: { columns, total, table } };
+}
+
+/** Reads this stack's config through Pulumi (the only place the program does). */
+export function loadStackConfig(): LoadedConfig {
+    // Imported here so the pure functions above load without the Pulumi runtime.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    const cfg = new pulumi.Config(PROJECT);
+    const raw: RawConfig = {};
+    // Every `ouvroir:*` key set for the stack, known or not (unknown ones are reported).
+    const keys = new Set<string>(CONFIG_KEYS);
+    for (const full of Object.keys(pulumi.runtime.allConfig())) {
+        const [ns, key] = full.split(":", 2);
+        if (ns === PROJECT && key !== undefined) keys.add(key);
+    }
+    for (const key of keys) {
+        const text = cfg.get(key);
+        if (text !== undefined) raw[key] = parseConfigText(text);
+    }
+    return checkStack(pulumi.getStack(), raw, process.cwd());
+}
+
+/** Pulumi hands structured values over as JSON text and plain strings as they are. */
+export function parseConfigText(text: string): unknown {
+    try {
+        return JSON.parse(text) as unknown;
+    } catch {
+        return text;
+    }
+}

@@ -1,0 +1,108 @@
+/**
+ * Composition root: config → private network → role VMs → outputs. No raw openstack.* calls
+ * here; the mechanics live in components/.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, loadStackConfig, shrinkProblems } from "./config";
+import { deployedDataVolumeSizes } from "./components/deployed";
+import { imageId } from "./components/image";
+import { instanceName } from "./components/naming";
+import { endpoints, sshConfig } from "./components/outputs";
+import { PrivateNetwork } from "./components/privateNetwork";
+import { ROLE_CLASSES } from "./components/roleClasses";
+import { ROLES, ROLE_NAMES, RoleName } from "./components/roles";
+import { RoleUserData, RoleVm } from "./components/roleVm";
+
+async function main(): Promise<Record<string, unknown>> {
+    // Everything is validated before the first resource is registered: nothing is half-created.
+    const { config: cfg, quota } = loadStackConfig();
+    const shrink = shrinkProblems(cfg, await deployedDataVolumeSizes());
+    if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
+
+    const network = new PrivateNetwork("network", {
+        stack: cfg.stack,
+        cidr: cfg.privateCidr,
+        dnsServers: cfg.dnsServers,
+        externalNetwork: cfg.externalNetwork,
+        existing: cfg.existingNetwork,
+    });
+    const image = imageId(cfg.image);
+    const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
+
+    const common = (role: RoleName): RoleUserData => ({
+        adminUser: cfg.adminUser,
+        sshAuthorizedKeys: cfg.sshPublicKeys,
+        privateCidr: cfg.privateCidr,
+        publicHostname: cfg.publicHostname,
+        letsencryptEmail: cfg.letsencryptEmail,
+        sites: role === "web" ? cfg.sites : [],
+        upstreams: {},
+        researchers: role === "sandbox" ? cfg.researchers : [],
+        sqlEngine: cfg.sqlEngine,
+        packageSource: cfg.packageSource,
+        downloads: cfg.downloads,
+    });
+    const vm = (role: RoleName, userData: pulumi.Input<RoleUserData>): RoleVm => {
+        const rc = cfg.roles[role];
+        if (!rc) throw new Error(`role ${role} is not deployed`);
+        return new ROLE_CLASSES[role](role, {
+            stack: cfg.stack,
+            flavor: rc.flavor,
+            imageId: image,
+            bootVolumeGb: cfg.bootVolumeGb,
+            network: {
+                networkId: network.networkId,
+                subnetId: network.subnetId,
+                cidr: network.cidr,
+                bastionGroupId: network.bastionGroupId,
+                externalNetworkName: network.externalNetworkName,
+            },
+            adminCidrs: cfg.adminCidrs,
+            dataVolume: ROLES[role].stateful
+                ? { sizeGb: rc.dataVolumeGb, volumeType: rc.dataVolumeType, existingId: rc.existingDataVolumeId }
+                : undefined,
+            userData,
+            protectData: cfg.protectData,
+            rebuild: cfg.rebuild.includes(role),
+        });
+    };
+
+    // Private roles first: the web server proxies to their addresses.
+    const vms: Partial<Record<RoleName, RoleVm>> = {};
+    for (const role of deployed.filter((r) => r !== "web")) vms[role] = vm(role, common(role));
+    const upstreams = Object.fromEntries(
+        Object.entries(vms).map(([role, v]) => [role, (v as RoleVm).privateIp]),
+    );
+    const web = vm("web", { ...common("web"), upstreams });
+    vms.web = web;
+
+    const publicIp = web.publicIp ?? pulumi.output("");
+    const privateHosts = deployed.map((r) => ({ role: r, vm: vms[r] as RoleVm }));
+    return {
+        endpoints: publicIp.apply((ip) => endpoints(cfg.publicHostname, ip, deployed, cfg.sites)),
+        bastion: publicIp,
+        privateIps: pulumi.all(Object.fromEntries(privateHosts.map((h) => [h.role, h.vm.privateIp]))),
+        sshConfig: pulumi
+            .all([publicIp, pulumi.all(privateHosts.filter((h) => h.role !== "web").map((h) => h.vm.privateIp))])
+            .apply(([ip, ips]) =>
+                sshConfig(
+                    cfg.adminUser,
+                    { name: instanceName(cfg.stack, "web"), publicIp: ip },
+                    privateHosts
+                        .filter((h) => h.role !== "web")
+                        .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "" })),
+                ),
+            ),
+        quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
+        dataVolumeSizes: Object.fromEntries(
+            deployed.filter((r) => vms[r]?.dataVolumeGb !== undefined).map((r) => [r, vms[r]?.dataVolumeGb]),
+        ),
+        dataVolumeIds: pulumi.all(
+            Object.fromEntries(
+                deployed.filter((r) => vms[r]?.dataVolumeId).map((r) => [r, vms[r]?.dataVolumeId as pulumi.Output<string>]),
+            ),
+        ),
+    };
+}
+
+export = main();
