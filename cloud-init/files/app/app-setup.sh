@@ -1,0 +1,66 @@
+#!/bin/bash
+# App server: SQL data on the volume, the apps account, the demo apps (copied only if absent).
+set -euo pipefail
+data="{{dataMount}}"
+engine="{{sqlEngine}}"
+cidr="{{privateCidr}}"
+
+if [[ "$engine" == "mariadb" ]]; then
+    systemctl stop mariadb.service
+    if [[ ! -d "$data/mysql/mysql" ]]; then
+        install -d -o mysql -g mysql -m 0750 "$data/mysql"
+        rsync -a /var/lib/mysql/ "$data/mysql/"
+    fi
+    cat >/etc/mysql/mariadb.conf.d/60-ouvroir.cnf <<CNF
+# ouvroir: data on the volume; reachable from the private subnet (host firewall limits it).
+[mysqld]
+datadir = $data/mysql
+bind-address = 0.0.0.0
+CNF
+    systemctl enable mariadb.service
+    systemctl start mariadb.service
+    mariadb -e "SELECT 1" >/dev/null
+else
+    ver="$(ls /etc/postgresql | sort -V | tail -n1)"
+    systemctl stop postgresql.service
+    if [[ ! -f "$data/postgresql/$ver/main/PG_VERSION" ]]; then
+        install -d -o postgres -g postgres -m 0700 "$data/postgresql" "$data/postgresql/$ver"
+        rsync -a "/var/lib/postgresql/$ver/main" "$data/postgresql/$ver/"
+    fi
+    cat >"/etc/postgresql/$ver/main/conf.d/60-ouvroir.conf" <<CONF
+# ouvroir: data on the volume; reachable from the private subnet (host firewall limits it).
+data_directory = '$data/postgresql/$ver/main'
+listen_addresses = '*'
+CONF
+    hba="/etc/postgresql/$ver/main/pg_hba.conf"
+    grep -q "ouvroir" "$hba" || printf '# ouvroir\nhost all all %s scram-sha-256\n' "$cidr" >>"$hba"
+    systemctl enable postgresql.service
+    systemctl start postgresql.service
+    runuser -u postgres -- psql -tAc "SELECT 1" >/dev/null
+fi
+
+if ! id ouvroir-apps >/dev/null 2>&1; then
+    useradd --system --home-dir "$data/apps" --shell /usr/sbin/nologin ouvroir-apps
+fi
+install -d -o ouvroir-apps -g ouvroir-apps -m 0755 "$data/apps"
+demo=/usr/local/share/ouvroir/demo-apps
+if [[ ! -d "$data/apps/hello-python" ]]; then
+    install -d -o ouvroir-apps -g ouvroir-apps "$data/apps/hello-python"
+    install -m 0644 "$demo/hello-python.py" "$data/apps/hello-python/app.py"
+    runuser -u ouvroir-apps -- python3 -m venv --without-pip "$data/apps/hello-python/venv"
+    printf '#!/bin/sh\nexec ./venv/bin/python app.py\n' >"$data/apps/hello-python/run"
+    echo "PORT=8001" >"$data/apps/hello-python/app.env"
+    chmod 0755 "$data/apps/hello-python/run"
+fi
+if [[ ! -d "$data/apps/hello-node" ]]; then
+    install -d -o ouvroir-apps -g ouvroir-apps "$data/apps/hello-node"
+    install -m 0644 "$demo/hello-node.js" "$data/apps/hello-node/server.js"
+    printf '#!/bin/sh\nexec node server.js\n' >"$data/apps/hello-node/run"
+    echo "PORT=8002" >"$data/apps/hello-node/app.env"
+    chmod 0755 "$data/apps/hello-node/run"
+fi
+systemctl daemon-reload
+for app in "$data"/apps/*/; do
+    name="$(basename "$app")"
+    [[ -x "$app/run" ]] && systemctl enable --now "ouvroir-app@$name.service"
+done

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Ask Let's Encrypt for a certificate per vhost (HTTP-01 through /var/www/acme). Until one is
+# issued the self-signed one stays; the timer tries again daily. Renewals: certbot's own timer.
+set -uo pipefail
+email="{{letsencryptEmail}}"
+[[ -n "$email" ]] || { echo "ouvroir-certbot: no letsencryptEmail, self-signed only"; exit 0; }
+status=0
+while read -r name domains; do
+    [[ -n "$name" ]] || continue
+    [[ -e "/etc/letsencrypt/live/$name/fullchain.pem" ]] && continue
+    args=()
+    for d in $domains; do args+=(-d "$d"); done
+    if ! certbot certonly --non-interactive --agree-tos -m "$email" --webroot -w /var/www/acme \
+        --cert-name "$name" "${args[@]}" --deploy-hook /usr/local/sbin/ouvroir-cert-deploy; then
+        echo "ouvroir-certbot: no certificate for $name yet (DNS? port 80?); keeping self-signed" >&2
+        status=1
+    fi
+done </etc/ouvroir/sites
+exit "$status"

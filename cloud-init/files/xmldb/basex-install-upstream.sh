@@ -1,0 +1,30 @@
+#!/bin/bash
+# BaseX {{basexVersion}} from its upstream zip (SHA-256 checked), Saxon beside it.
+set -euo pipefail
+ver="{{basexVersion}}"
+dest="/opt/basex-$ver"
+cache=/var/cache/ouvroir
+install -d "$cache"
+/usr/local/lib/ouvroir/fetch-verified "{{basexUrl}}" "{{basexSha256}}" "$cache/basex-$ver.zip"
+if [[ ! -f "$dest/BaseX.jar" && ! -f "$dest/basex.jar" ]]; then
+    tmp="$(mktemp -d)"
+    unzip -q "$cache/basex-$ver.zip" -d "$tmp"
+    rm -rf "$dest"
+    mv "$tmp/basex" "$dest"
+    rm -rf "$tmp"
+fi
+ln -sfn "$dest" /opt/basex
+install -d /opt/basex/lib/custom
+saxon="$cache/$(basename "{{saxonUrl}}")"
+/usr/local/lib/ouvroir/fetch-verified "{{saxonUrl}}" "{{saxonSha256}}" "$saxon"
+case "$saxon" in
+    *.zip) unzip -qo -j "$saxon" '*.jar' -d /opt/basex/lib/custom ;;
+    *.jar) install -m 0644 "$saxon" /opt/basex/lib/custom/ ;;
+    *) echo "Saxon download must be a .zip or a .jar: $saxon" >&2; exit 1 ;;
+esac
+jar="$(ls /opt/basex/BaseX.jar /opt/basex/basex.jar 2>/dev/null | head -n1)"
+cat >/etc/ouvroir/basex.env <<ENV
+BASEX_CP=$jar:/opt/basex/lib/*:/opt/basex/lib/custom/*
+BASEX_WEBPATH=/opt/basex/webapp
+BASEX_HEAP=1g
+ENV

@@ -1,0 +1,21 @@
+#!/bin/bash
+# The basex account, its directories on the volume, then BaseX installed and started.
+set -euo pipefail
+if ! id basex >/dev/null 2>&1; then
+    useradd --system --home-dir "{{dataMount}}/basex" --shell /usr/sbin/nologin basex
+fi
+install -d -o basex -g basex -m 0750 "{{dataMount}}/basex" "{{dataMount}}/basex/data" "{{dataMount}}/basex/repo"
+/usr/local/sbin/ouvroir-basex-install
+systemctl daemon-reload
+systemctl enable basex.service
+systemctl restart basex.service
+for _ in $(seq 1 90); do
+    if curl -s -o /dev/null http://127.0.0.1:8080/rest; then
+        echo "ouvroir: BaseX answers on 8080"
+        exit 0
+    fi
+    sleep 2
+done
+echo "ouvroir: BaseX did not answer on 8080 after 180 s" >&2
+journalctl -u basex.service --no-pager | tail -n 50 >&2
+exit 1
