@@ -128,7 +128,11 @@ function readTemplate(dir: string, file: string): YamlMap {
 const PLACEHOLDER = /\{\{([A-Za-z0-9_]+)\}\}/g;
 
 /** Fills `{{name}}` in every string of a parsed document; a whole-string placeholder may be a list. */
-export function fillPlaceholders(node: Yaml, vars: Readonly<Record<string, Yaml>>, where = ""): Yaml {
+export function fillPlaceholders(
+    node: Yaml,
+    vars: Readonly<Record<string, Yaml>>,
+    where = "",
+): Yaml {
     if (Array.isArray(node)) {
         return node.map((item, i) => fillPlaceholders(item, vars, `${where}[${i}]`));
     }
@@ -198,7 +202,11 @@ function variantMatches(condition: string, flags: Readonly<Record<string, string
     return flags[key] === value;
 }
 
-function applyOuvroirKey(doc: YamlMap, flags: Readonly<Record<string, string>>, hasVolume: boolean): YamlMap {
+function applyOuvroirKey(
+    doc: YamlMap,
+    flags: Readonly<Record<string, string>>,
+    hasVolume: boolean,
+): YamlMap {
     const { ouvroir, ...rest } = doc;
     let out: YamlMap = rest;
     if (ouvroir === undefined) {
@@ -249,7 +257,10 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
             path: "/etc/nginx/sites-available/00-default.conf",
             permissions: "0644",
             defer: true,
-            content: read("default-vhost.conf").replace("{{defaultLocations}}", locations.join("\n")),
+            content: read("default-vhost.conf").replace(
+                "{{defaultLocations}}",
+                locations.join("\n"),
+            ),
         },
     ];
     for (const site of input.sites) {
@@ -278,7 +289,8 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
     files.push({
         path: "/etc/ouvroir/sites",
         permissions: "0644",
-        content: ["default " + input.publicHostname, ...input.sites.map(siteLine)].join("\n") + "\n",
+        content:
+            ["default " + input.publicHostname, ...input.sites.map(siteLine)].join("\n") + "\n",
     });
     return files;
 }
@@ -355,7 +367,10 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
     };
     const hasVolume = input.dataVolumeSerial !== undefined && input.dataVolumeSerial !== "";
     let doc = applyOuvroirKey(readTemplate(dir, "base.yaml"), flags, hasVolume);
-    doc = mergeCloudConfig(doc, applyOuvroirKey(readTemplate(dir, ROLE_TEMPLATES[input.role]), flags, hasVolume));
+    doc = mergeCloudConfig(
+        doc,
+        applyOuvroirKey(readTemplate(dir, ROLE_TEMPLATES[input.role]), flags, hasVolume),
+    );
     if (input.role === "web") {
         doc = mergeCloudConfig(doc, { write_files: webFiles(input, dir) });
     }

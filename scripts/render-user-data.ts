@@ -20,17 +20,30 @@ export function exampleInput(
         role,
         hostname: `dev-${role}-1`,
         adminUser: "debian",
-        sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOperatorKey operator@ouvroir"],
+        sshAuthorizedKeys: [
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOperatorKey operator@ouvroir",
+        ],
         dataVolumeSerial: "0123abcd-4567-89ef-a",
         privateCidr: "10.20.0.0/24",
         publicHostname: "ouvroir.example.org",
         letsencryptEmail: "ops@example.org",
         sites: [
             { name: "lab", domains: ["lab.example.org", "www.lab.example.org"], kind: "static" },
-            { name: "pyapp", domains: ["py.example.org"], kind: "proxy", upstreamRole: "app", upstreamPort: 8001 },
+            {
+                name: "pyapp",
+                domains: ["py.example.org"],
+                kind: "proxy",
+                upstreamRole: "app",
+                upstreamPort: 8001,
+            },
             { name: "omeka", domains: ["omeka.example.org"], kind: "php" },
         ],
-        upstreams: { xmldb: "10.20.0.11", iiif: "10.20.0.12", app: "10.20.0.13", sandbox: "10.20.0.14" },
+        upstreams: {
+            xmldb: "10.20.0.11",
+            iiif: "10.20.0.12",
+            app: "10.20.0.13",
+            sandbox: "10.20.0.14",
+        },
         researchers: [
             {
                 name: "alice",

@@ -1,0 +1,294 @@
+// Pure: the rendered cloud-config of every role (snapshots and invariants). Does not prove that
+// cloud-init accepts it (scripts/validate-cloud-init.sh) nor that the services run (tests/vm).
+import * as YAML from "yaml";
+import { ROLES, ROLE_NAMES, RoleName } from "../../components/roles";
+import {
+    UserDataInput,
+    buildCloudConfig,
+    fillPlaceholders,
+    firewallRules,
+    mergeCloudConfig,
+    renderUserData,
+    roleManifest,
+} from "../../components/userData";
+import { exampleInput } from "../../scripts/render-user-data";
+
+type Doc = Record<string, unknown>;
+interface WriteFile {
+    path: string;
+    content: string;
+    permissions?: string;
+    defer?: boolean;
+}
+
+const SOURCES = ["upstream", "debian"] as const;
+const cases = ROLE_NAMES.flatMap((role) => SOURCES.map((source) => [role, source] as const));
+
+function parse(input: UserDataInput): Doc {
+    return YAML.parse(renderUserData(input)) as Doc;
+}
+function files(doc: Doc): WriteFile[] {
+    return (doc["write_files"] ?? []) as WriteFile[];
+}
+function file(doc: Doc, path: string): WriteFile {
+    const found = files(doc).find((f) => f.path === path);
+    if (found === undefined) throw new Error(`no write_files entry ${path}`);
+    return found;
+}
+
+describe("renderUserData snapshots", () => {
+    it.each(cases)("%s (%s)", (role, source) => {
+        expect(renderUserData(exampleInput(role, source))).toMatchSnapshot();
+    });
+});
+
+describe("renderUserData invariants", () => {
+    it.each(cases)("%s (%s): one #cloud-config document that round-trips", (role, source) => {
+        const input = exampleInput(role, source);
+        const text = renderUserData(input);
+        expect(text.startsWith("#cloud-config\n")).toBe(true);
+        expect(YAML.parseAllDocuments(text)).toHaveLength(1);
+        expect(YAML.parse(text)).toEqual(buildCloudConfig(input));
+        expect(renderUserData(input)).toBe(text);
+        expect(text).not.toMatch(/\{\{[A-Za-z0-9_]+\}\}/);
+        expect(text).not.toContain("ouvroir:\n");
+        // Nova caps user data at 64 KiB once base64-encoded.
+        expect(Buffer.byteLength(text)).toBeLessThan(45_000);
+    });
+
+    it.each(cases)("%s (%s): keys only, no root, no password anywhere", (role, source) => {
+        const doc = parse(exampleInput(role, source));
+        expect(doc["ssh_pwauth"]).toBe(false);
+        expect(doc["disable_root"]).toBe(true);
+        const sshd = file(doc, "/etc/ssh/sshd_config.d/10-ouvroir.conf").content;
+        expect(sshd).toMatch(/^PasswordAuthentication no$/m);
+        expect(sshd).toMatch(/^PermitRootLogin no$/m);
+        expect(doc).not.toHaveProperty("chpasswd");
+        expect(doc).not.toHaveProperty("password");
+        const users = doc["users"] as Doc[];
+        expect(users[0]).toMatchObject({ name: "debian", lock_passwd: true });
+        for (const u of users) {
+            expect(Object.keys(u).filter((k) => /pass/.test(k) && k !== "lock_passwd")).toEqual([]);
+        }
+        const text = renderUserData(exampleInput(role, source));
+        expect(text).not.toMatch(/PRIVATE KEY-----/);
+        expect(text).not.toMatch(/(password|passwd|secret|token)\s*[:=]\s*["']?[A-Za-z0-9+/]{8,}/i);
+    });
+
+    it.each(cases)(
+        "%s (%s): the volume is formatted only when empty, mounted nofail",
+        (role, source) => {
+            const input = exampleInput(role, source);
+            const doc = parse(input);
+            const label = `data-${role}`;
+            expect(doc["fs_setup"]).toEqual([
+                {
+                    label,
+                    filesystem: "ext4",
+                    device: `/dev/disk/by-id/virtio-${input.dataVolumeSerial}`,
+                    partition: "any",
+                    overwrite: false,
+                },
+            ]);
+            const text = renderUserData(input);
+            expect(text).not.toMatch(/partition:\s*none/);
+            expect(text).not.toMatch(/overwrite:\s*true/);
+            const mounts = doc["mounts"] as string[][];
+            expect(mounts).toHaveLength(1);
+            expect(mounts[0]?.[0]).toBe(`LABEL=${label}`);
+            expect(mounts[0]?.[1]).toBe(ROLES[role].dataMountPoint);
+            expect(mounts[0]?.[3]?.split(",")).toContain("nofail");
+            expect(file(doc, "/etc/udev/rules.d/90-ouvroir-grow-data.rules").content).toContain(
+                'ACTION=="change"',
+            );
+            expect(doc["runcmd"]).toContainEqual([
+                "systemctl",
+                "enable",
+                "--now",
+                "ouvroir-grow-data.service",
+            ]);
+        },
+    );
+
+    it("has no fs_setup nor mounts without a data volume", () => {
+        const doc = parse({ ...exampleInput("xmldb"), dataVolumeSerial: undefined });
+        expect(doc).not.toHaveProperty("fs_setup");
+        expect(doc).not.toHaveProperty("mounts");
+        expect(files(doc).map((f) => f.path)).not.toContain("/usr/local/sbin/ouvroir-grow-data");
+    });
+
+    it.each(ROLE_NAMES)("%s: the host firewall opens exactly the ports of roles.ts", (role) => {
+        const input = exampleInput(role);
+        const nft = file(parse(input), "/etc/nftables.conf").content;
+        const opened = [...nft.matchAll(/tcp dport (\d+(?:-\d+)?) accept/g)].map((m) => m[1]);
+        const declared = ROLES[role].ports.map((p) =>
+            p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`,
+        );
+        expect(opened).toEqual(declared);
+        expect(nft).toMatch(/policy drop;/);
+        for (const p of ROLES[role].ports) {
+            const line = nft.split("\n").find((l) => l.includes(`comment "${p.name}"`)) ?? "";
+            const fromAnywhere = p.from === "world" || p.from === "admin";
+            expect(line.includes(`ip saddr ${input.privateCidr}`)).toBe(!fromAnywhere);
+        }
+    });
+
+    it("opens PostgreSQL's port instead of MariaDB's when the app server runs PostgreSQL", () => {
+        const rules = firewallRules({ ...exampleInput("app"), sqlEngine: "postgresql" });
+        expect(rules.join("\n")).toMatch(/tcp dport 5432 accept comment "sql"/);
+        expect(rules.join("\n")).not.toMatch(/3306/);
+    });
+
+    it.each(cases)("%s (%s): every download is SHA-256 checked", (role, source) => {
+        const doc = parse(exampleInput(role, source));
+        for (const f of files(doc)) {
+            if (f.path === "/usr/local/lib/ouvroir/fetch-verified") {
+                expect(f.content).toMatch(/sha256sum -c/);
+                continue;
+            }
+            // Only fetch-verified downloads; its calls name a URL and a 64-hex digest.
+            expect(f.content).not.toMatch(/\b(curl|wget)\b[^\n]*https?:\/\/(?!127\.0\.0\.1)/);
+            const calls = f.content
+                .replace(/\s*\\\n\s*/g, " ")
+                .split("\n")
+                .filter((l) => l.includes("fetch-verified "));
+            for (const call of calls) {
+                expect(call).toMatch(/"https:\/\/[^"]+" "[0-9a-f]{64}"/);
+            }
+        }
+    });
+
+    it("fetches each upstream download with its own SHA-256", () => {
+        const input = exampleInput("xmldb", "upstream");
+        const all = ["xmldb", "iiif", "app"].map((r) =>
+            renderUserData({ ...input, role: r as RoleName }),
+        );
+        for (const d of Object.values(input.downloads)) {
+            expect(all.join("\n")).toContain(`"${d.url}" "${d.sha256}"`);
+        }
+    });
+
+    it.each(cases)(
+        "%s (%s): files that packages own or that live on the volume are deferred",
+        (role, source) => {
+            const doc = parse(exampleInput(role, source));
+            for (const f of files(doc)) {
+                const packageOwned =
+                    /^\/etc\/(nginx|lighttpd|fail2ban|nftables\.conf|apt\/apt\.conf\.d)/.test(
+                        f.path,
+                    );
+                if (packageOwned || f.path.startsWith("/srv/")) {
+                    expect({ path: f.path, defer: f.defer }).toEqual({ path: f.path, defer: true });
+                }
+            }
+        },
+    );
+
+    it("writes one vhost per site, with its kind's template and the proxy upstream", () => {
+        const input = exampleInput("web");
+        const doc = parse(input);
+        const vhosts = files(doc).filter((f) => f.path.startsWith("/etc/nginx/sites-available/"));
+        expect(vhosts.map((f) => f.path)).toEqual([
+            "/etc/nginx/sites-available/00-default.conf",
+            "/etc/nginx/sites-available/lab.conf",
+            "/etc/nginx/sites-available/pyapp.conf",
+            "/etc/nginx/sites-available/omeka.conf",
+        ]);
+        expect(file(doc, "/etc/nginx/sites-available/pyapp.conf").content).toContain(
+            "proxy_pass http://10.20.0.13:8001;",
+        );
+        expect(file(doc, "/etc/nginx/sites-available/omeka.conf").content).toContain(
+            "fastcgi_pass",
+        );
+        const main = file(doc, "/etc/nginx/sites-available/00-default.conf").content;
+        expect(main).toContain("proxy_pass http://10.20.0.11:8080/;");
+        expect(main).toContain("proxy_pass http://10.20.0.12:8182/iiif/;");
+        expect(file(doc, "/etc/nginx/snippets/ouvroir-proxy-headers.conf").content).toMatch(
+            /X-Forwarded-Proto[\s\S]*X-Forwarded-Host[\s\S]*X-Forwarded-Port/,
+        );
+        expect(roleManifest(input).packages).toEqual(
+            expect.arrayContaining(["nginx", "certbot", "php-fpm"]),
+        );
+    });
+
+    it("leaves out PHP, certbot runs and absent upstreams when the stack has none", () => {
+        const input: UserDataInput = {
+            ...exampleInput("web"),
+            sites: [],
+            upstreams: {},
+            letsencryptEmail: undefined,
+        };
+        const doc = parse(input);
+        expect(roleManifest(input).packages).not.toContain("php-fpm");
+        expect(JSON.stringify(doc["runcmd"])).not.toContain("ouvroir-certbot");
+        const main = file(doc, "/etc/nginx/sites-available/00-default.conf").content;
+        expect(main).not.toContain("location /basex/");
+        expect(main).not.toContain("location /iiif/");
+    });
+
+    it("refuses a proxy site whose upstream role has no address", () => {
+        const input: UserDataInput = { ...exampleInput("web"), upstreams: {} };
+        expect(() => renderUserData(input)).toThrow(/site pyapp: a proxy site needs/);
+    });
+
+    it("creates researcher accounts with their keys, no sudo, and their limits", () => {
+        const input = exampleInput("sandbox");
+        const doc = parse(input);
+        const users = doc["users"] as Doc[];
+        expect(users.map((u) => u["name"])).toEqual(["debian", "alice", "bob"]);
+        for (const u of users.slice(1)) {
+            expect(u).not.toHaveProperty("sudo");
+            expect(u).not.toHaveProperty("groups");
+        }
+        expect(users[1]?.["ssh_authorized_keys"]).toEqual(input.researchers[0]?.sshPublicKeys);
+        expect(file(doc, "/etc/ouvroir/researchers").content).toBe("alice 100 2048\nbob 50 1024\n");
+        expect(roleManifest(input).packages).toEqual(
+            expect.arrayContaining(["docker.io", "rootlesskit", "uidmap", "slirp4netns"]),
+        );
+    });
+
+    it("uses Debian's packages with packageSource debian and upstream downloads otherwise", () => {
+        expect(roleManifest(exampleInput("iiif", "debian")).packages).toContain("iipimage-server");
+        expect(roleManifest(exampleInput("iiif", "upstream")).packages).not.toContain(
+            "iipimage-server",
+        );
+        expect(roleManifest(exampleInput("xmldb", "debian")).packages).toContain("libsaxonhe-java");
+        expect(roleManifest(exampleInput("app", "debian")).files).toContain(
+            "/etc/ouvroir/julia-skipped",
+        );
+        expect(roleManifest(exampleInput("app", "upstream")).files).toContain(
+            "/usr/local/sbin/ouvroir-julia-install",
+        );
+        const pg = roleManifest({ ...exampleInput("app"), sqlEngine: "postgresql" }).packages;
+        expect(pg).toContain("postgresql");
+        expect(pg).not.toContain("mariadb-server");
+    });
+});
+
+describe("template mechanics", () => {
+    it("deep-merges maps and concatenates lists, first document first", () => {
+        expect(
+            mergeCloudConfig(
+                { packages: ["a"], apt: { conf: "x", primary: [1] }, hostname: "h" },
+                { packages: ["b"], apt: { primary: [2] }, hostname: "k" },
+            ),
+        ).toEqual({ packages: ["a", "b"], apt: { conf: "x", primary: [1, 2] }, hostname: "k" });
+    });
+
+    it("fills placeholders in parsed values, a whole-string one with a list", () => {
+        const vars = { keys: ["k1", "k2"], host: "web-1" };
+        expect(fillPlaceholders({ a: "{{keys}}", b: ["at {{host}}"] }, vars)).toEqual({
+            a: ["k1", "k2"],
+            b: ["at web-1"],
+        });
+        expect(() => fillPlaceholders({ a: "{{nope}}" }, vars)).toThrow(
+            /unknown placeholder \{\{nope\}\} at a/,
+        );
+        expect(() => fillPlaceholders({ a: "x {{keys}}" }, vars)).toThrow(/is a list or map/);
+    });
+
+    it("keeps a value that only looks like YAML a plain string", () => {
+        const input = { ...exampleInput("web"), hostname: "dev-web-1: [x]" };
+        expect(parse(input)["hostname"]).toBe("dev-web-1: [x]");
+    });
+});
