@@ -258,20 +258,23 @@ export async function runProgram(
     };
 }
 
+/** How the SDK serialises a value unknown during preview. */
+const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 /** Unknown values (preview) have no place in an export. */
 function stripUnknowns(
     value: Record<string, unknown> | undefined,
 ): Record<string, unknown> | undefined {
     if (value === undefined) return undefined;
     const text = JSON.stringify(value, (_k, v: unknown) =>
-        v === pulumi.runtime.unknownValue ? undefined : v,
+        v === UNKNOWN_SENTINEL ? undefined : v,
     );
     return JSON.parse(text) as Record<string, unknown>;
 }
 
 async function resolveDeep(value: unknown): Promise<Record<string, unknown>> {
     return new Promise((resolve) => {
-        pulumi.output(value).apply((v) => {
+        pulumi.output(value as pulumi.Input<Record<string, unknown>>).apply((v) => {
             resolve(v as Record<string, unknown>);
             return v;
         });
