@@ -1,7 +1,7 @@
 // Test layers (see README "Tests"): `unit` is the fast suite that `npm test` runs; `vm` boots
 // real qemu guests (npm run test:vm); `integration` drives a real Pulumi engine against a local
 // OpenStack (npm run test:integration).
-const tsJest = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] };
+const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] };
 const common = { testEnvironment: "node", transform: tsJest, moduleFileExtensions: ["ts", "js", "json"] };
 
 module.exports = {

@@ -1,0 +1,163 @@
+/**
+ * Recorded mocks for component and stack tests: every registration is kept with its inputs and
+ * its resource options (caught by a stack transformation); an invoke this file does not know
+ * throws, so a new cloud call cannot slip in unnoticed. No CLI, no cloud.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+
+export interface Registration {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    readonly opts: pulumi.ResourceOptions;
+    readonly parent?: string;
+}
+
+export interface MockWorld {
+    /** Outputs of the stack's previous deployment, as its own StackReference sees them. */
+    previousOutputs: Record<string, unknown>;
+}
+
+export const EXTERNAL_NETWORK = { id: "ext-net-id", name: "Public-Network" };
+export const IMAGE = { id: "debian-12-image-id", name: "Debian-12-Bookworm-x64-2026-11" };
+
+let ipCounter = 10;
+
+let installed: { stack: string; world: MockWorld } | undefined;
+
+/**
+ * Installs the mocks once per test file and stack: a second monitor would receive the late
+ * output registrations of the first one's components and fail. Later calls only swap the world.
+ */
+export function installMocks(stack: string, world: MockWorld, _records?: Registration[]): void {
+    if (installed && installed.stack === stack) {
+        installed.world.previousOutputs = world.previousOutputs;
+        return;
+    }
+    installed = { stack, world: { ...world } };
+    const current = installed.world;
+    const inputsByName = new Map<string, Record<string, unknown>>();
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+                inputsByName.set(`${args.type}::${args.name}`, args.inputs);
+                const state: Record<string, unknown> = { ...args.inputs };
+                switch (args.type) {
+                    case "pulumi:pulumi:StackReference":
+                        return { id: args.name, state: { name: args.name, outputs: current.previousOutputs, secretOutputNames: [] } };
+                    case "openstack:networking/port:Port":
+                        state.allFixedIps = [`10.20.0.${ipCounter++}`];
+                        break;
+                    case "openstack:networking/floatingIp:FloatingIp":
+                        state.address = "203.0.113.10";
+                        break;
+                    case "openstack:blockstorage/volume:Volume":
+                        // A Cinder-like UUID whose first 20 characters are stable per volume.
+                        state.id = undefined;
+                        return { id: `0f0e0d0c-${args.name.length.toString().padStart(4, "0")}-4000-8000-${args.name.replace(/[^a-f0-9]/g, "").padEnd(12, "0").slice(0, 12)}`, state };
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+                switch (args.token) {
+                    case "openstack:networking/getNetwork:getNetwork":
+                        return { ...EXTERNAL_NETWORK, external: true };
+                    case "openstack:images/getImage:getImage":
+                        return { ...IMAGE };
+                    case "openstack:networking/getSubnet:getSubnet":
+                        return { id: args.inputs.subnetId, cidr: "192.168.17.0/24" };
+                    default:
+                        throw new Error(`unexpected invoke ${args.token} ${JSON.stringify(args.inputs)}`);
+                }
+            },
+        },
+        "ouvroir",
+        stack,
+        false,
+        "organization",
+    );
+}
+
+/** Transformation that records every resource with its options; returns nothing (no change). */
+export function recorder(records: Registration[]): pulumi.ResourceTransformation {
+    return (args) => {
+        records.push({
+            type: args.type,
+            name: args.name,
+            inputs: args.props as Record<string, unknown>,
+            opts: args.opts,
+        });
+        return undefined;
+    };
+}
+
+/** Runs `body` inside a real Stack resource so stack transformations apply, and waits for it. */
+export async function runStack<T>(records: Registration[], body: () => Promise<T> | T): Promise<T> {
+    let result: T | undefined;
+    let failure: unknown;
+    await runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation(recorder(records));
+        try {
+            result = await body();
+        } catch (e) {
+            // Rethrown below: thrown inside the stack it would be an unhandled rejection.
+            failure = e;
+        }
+        return undefined;
+    });
+    if (failure !== undefined) throw failure;
+    return result as T;
+}
+
+/** Resolves an Output in a test. */
+export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
+}
+
+/** The recorded resolved inputs of one resource. */
+export async function resolved(r: Registration): Promise<Record<string, unknown>> {
+    return (await valueOf(pulumi.output(r.inputs))) as Record<string, unknown>;
+}
+
+export function byType(records: readonly Registration[], type: string): Registration[] {
+    return records.filter((r) => r.type === type);
+}
+
+/** Config of a stack file as Pulumi hands it to the program (`ouvroir:key` → text). */
+export function stackConfigForRuntime(raw: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [`ouvroir:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+}
+
+/**
+ * Runs the whole program (index.ts) for a stack under mocks, with that stack's real file plus
+ * `overrides`, and returns every registration and the stack outputs.
+ */
+export async function runProgram(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    previousOutputs: Record<string, unknown> = {},
+): Promise<{ records: Registration[]; outputs: Record<string, unknown> }> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readStackFile } = require("../config") as typeof import("../config");
+    const records: Registration[] = [];
+    installMocks(stack, { previousOutputs }, records);
+    pulumi.runtime.setAllConfig(stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...overrides }));
+    const cwd = process.cwd();
+    process.chdir(`${__dirname}/..`);
+    try {
+        let exported: Promise<Record<string, unknown>> | undefined;
+        const outputs = await runStack(records, async () => {
+            jest.isolateModules(() => {
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                exported = require("../index") as Promise<Record<string, unknown>>;
+            });
+            return (await valueOf(pulumi.output(await (exported as Promise<Record<string, unknown>>)))) as Record<string, unknown>;
+        });
+        return { records, outputs };
+    } finally {
+        process.chdir(cwd);
+    }
+}
