@@ -63,7 +63,7 @@ finish() {
 }
 
 if [ -f "$key_dir/.complete" ]; then
-    echo "engine: reused $key_dir ($(ls "$bin" | tr '\n' ' '))"
+    echo "engine: reused $key_dir ($(find "$bin" -type f -printf '%f '))"
     finish
     exit 0
 fi
@@ -132,7 +132,8 @@ for entry in "${wanted[@]}"; do
     if [ -x "$tmp/bin/$name" ]; then
         continue
     fi
-    answer="$(cd "$tmp" && GOFLAGS=-mod=mod go list -m -json "$modver" 2>&1 | tail -1 || true)"
+    answer="$(cd "$tmp" && { GOFLAGS=-mod=mod go list -m -json "$modver" 2>&1 || true; } |
+        tr -s '\t\n' '  ' | sed -e "s|^go: $modver: ||")"
     echo "$name: $modver: $answer" >> "$tmp/BLOCKED"
 done
 
