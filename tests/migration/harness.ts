@@ -143,6 +143,13 @@ export async function runProgram(
                     state["attachments"] = [];
                     state["availabilityZone"] = "nova";
                     break;
+                case "random:index/randomPassword:RandomPassword":
+                    state["result"] = uuidFrom(`${stack}/${args.name}/secret`).replace(/-/g, "");
+                    break;
+                case "command:remote:Command":
+                    state["stdout"] = "";
+                    state["stderr"] = "";
+                    break;
                 case "openstack:networking/secGroup:SecGroup":
                     state["tenantId"] = "e0b1d2c3a4f5061728394a5b6c7d8e9f";
                     break;
@@ -226,24 +233,34 @@ export async function runProgram(
     }
 
     const stackUrn = `urn:pulumi:${stack}::${project}::pulumi:pulumi:Stack::${project}-${stack}`;
-    const providerUrn = `urn:pulumi:${stack}::${project}::pulumi:providers:openstack::default_3_15_2`;
+    // One default provider per package, as the engine records them.
+    const providerVersions: Record<string, string> = {
+        openstack: "3.15.2",
+        random: "4.21.2",
+        command: "1.2.1",
+    };
+    const providers = Object.entries(providerVersions).map(([pkg, version]) => ({
+        urn: `urn:pulumi:${stack}::${project}::pulumi:providers:${pkg}::default_${version.replace(/\./g, "_")}`,
+        custom: true,
+        id: uuidFrom(`${stack}/provider/${pkg}`),
+        type: `pulumi:providers:${pkg}`,
+        inputs: { version },
+        outputs: { version },
+    }));
+    const providerOf = (type: string): string | undefined => {
+        const p = providers.find((x) => x.type === `pulumi:providers:${type.split(":")[0]}`);
+        return p ? `${p.urn}::${p.id}` : undefined;
+    };
     const resources: ExportedResource[] = [
         { urn: stackUrn, custom: false, type: "pulumi:pulumi:Stack", outputs },
-        {
-            urn: providerUrn,
-            custom: true,
-            id: uuidFrom(`${stack}/provider`),
-            type: "pulumi:providers:openstack",
-            inputs: { version: "3.15.2" },
-            outputs: { version: "3.15.2" },
-        },
+        ...providers,
         ...recorded
             .filter((r) => r.type !== "pulumi:pulumi:StackReference")
             .map((r) => ({
                 ...r,
                 // Top-level resources are the Stack's children; it is not part of their URNs.
                 parent: r.parent ?? stackUrn,
-                provider: r.custom ? `${providerUrn}::${uuidFrom(`${stack}/provider`)}` : undefined,
+                provider: r.custom ? providerOf(r.type) : undefined,
                 inputs: stripUnknowns(r.inputs),
                 outputs: stripUnknowns(r.outputs),
             })),
@@ -261,13 +278,23 @@ export async function runProgram(
 /** How the SDK serialises a value unknown during preview. */
 const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Unknown values (preview) have no place in an export. */
+/** The SDK's marker of a secret value; an export holds its ciphertext, never the value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Unknown values (preview) have no place in an export; secrets appear encrypted. */
 function stripUnknowns(
     value: Record<string, unknown> | undefined,
 ): Record<string, unknown> | undefined {
     if (value === undefined) return undefined;
     const text = JSON.stringify(value, (_k, v: unknown) =>
-        v === UNKNOWN_SENTINEL ? undefined : v,
+        v === UNKNOWN_SENTINEL
+            ? undefined
+            : typeof v === "object" && v !== null && SECRET_SIG in v
+              ? {
+                    [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270",
+                    ciphertext: `v1:mock:${crypto.createHash("sha256").update(JSON.stringify(v)).digest("base64")}`,
+                }
+              : v,
     );
     return JSON.parse(text) as Record<string, unknown>;
 }

@@ -1,0 +1,131 @@
+// Migration round trip under mocks: dev's export → inventory → Arbutus stack file → the program on Arbutus → the same inventory. Does not prove a real cloud accepts the names in the mapping, nor that any data moves (that is the backup/restore runbook, docs/migration.md).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+import * as YAML from "yaml";
+
+import {
+    Inventory,
+    infrastructureOf,
+    inventoryFromExport,
+    main,
+    readMapping,
+    StackExportDoc,
+    volumeClassesOf,
+} from "../../scripts/export-inventory";
+import { ARBUTUS, REPO, runProgram, stackFileConfig, StackExport } from "./harness";
+
+const FIXTURES = path.join(__dirname, "fixtures");
+
+describe("dev on Béluga → arbutus", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-migration-"));
+    const stackFile = path.join(tmp, "Pulumi.arbutus.yaml");
+    const inventoryFile = path.join(tmp, "inventory.json");
+    let source: Inventory;
+    let target: Inventory;
+    let targetExport: StackExport;
+
+    beforeAll(async () => {
+        // The command line an operator runs, on the committed export of dev.
+        const status = main([
+            path.join(FIXTURES, "dev-export.json"),
+            "--source-mapping",
+            path.join(FIXTURES, "beluga.yaml"),
+            "--inventory",
+            inventoryFile,
+            "--mapping",
+            path.join(FIXTURES, "arbutus.yaml"),
+            "--stack",
+            "arbutus",
+            "--source-config",
+            path.join(REPO, "Pulumi.dev.yaml"),
+            "--out",
+            stackFile,
+        ]);
+        expect(status).toBe(0);
+        source = JSON.parse(fs.readFileSync(inventoryFile, "utf8")) as Inventory;
+
+        // The program, run on the generated stack file against a mocked Arbutus.
+        targetExport = await runProgram("arbutus", stackFileConfig(stackFile), ARBUTUS);
+        target = inventoryFromExport(
+            targetExport as StackExportDoc,
+            volumeClassesOf(readMapping(path.join(FIXTURES, "arbutus.yaml"))),
+        );
+    }, 90_000);
+
+    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it("reads a complete inventory from the dev export", () => {
+        expect(source.source).toEqual({ project: "ouvroir", stack: "dev" });
+        expect(source.hosts.map((h) => `${h.name} ${h.vcpus}/${h.ramGb}`)).toEqual([
+            "web-1 1/1.5",
+            "xmldb-1 2/3",
+            "iiif-1 2/3",
+            "app-1 2/3",
+            "sandbox-1 2/3",
+        ]);
+        expect(
+            source.volumes.map((v) => `${v.role} ${v.sizeGb} ${v.class} ${v.mountPoint}`),
+        ).toEqual([
+            "web 10 ssd /srv/data",
+            "xmldb 20 ssd /srv/data",
+            "iiif 50 ssd /srv/data",
+            "app 20 ssd /srv/data",
+            "sandbox 20 ssd /srv/data",
+        ]);
+        expect(
+            source.securityRules
+                .filter((r) => r.from === "world")
+                .map((r) => `${r.role}:${r.ports}/${r.ethertype}`),
+        ).toEqual(["web:80/IPv4", "web:80/IPv6", "web:443/IPv4", "web:443/IPv6"]);
+        expect(source.securityRules).toContainEqual(
+            expect.objectContaining({ role: "web", name: "ssh", from: "cidr:132.204.0.0/16" }),
+        );
+        expect(source.publicNames).toEqual([
+            "atlas.dev.ouvroir.example.org",
+            "dev.ouvroir.example.org",
+        ]);
+        expect(source.publicAddresses).toBe(1);
+    });
+
+    it("writes a stack file that uses Arbutus's names", () => {
+        const config = (
+            YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> }
+        ).config;
+        expect(config["ouvroir:externalNetwork"]).toBe("Public-Network");
+        expect(config["ouvroir:volumeTypes"]).toEqual(["high_performance", "rbd1"]);
+        const roles = config["ouvroir:roles"] as Record<
+            string,
+            { flavor: string; dataVolumeType: string }
+        >;
+        expect(Object.values(roles).map((r) => r.dataVolumeType)).toEqual(
+            Array(5).fill("high_performance"),
+        );
+        // Nothing of Béluga's survives.
+        expect(fs.readFileSync(stackFile, "utf8")).not.toMatch(
+            /volumes-(ssd|ec)|sharesAllocationWith/,
+        );
+    });
+
+    it("builds it on Arbutus: the external network, volume types and flavors of the mapping", () => {
+        const inputs = (type: string) =>
+            targetExport.deployment.resources
+                .filter((r) => r.type === type)
+                .map((r) => r.inputs ?? {});
+        expect(inputs("openstack:networking/floatingIp:FloatingIp").map((i) => i["pool"])).toEqual([
+            "Public-Network",
+        ]);
+        expect(
+            new Set(inputs("openstack:blockstorage/volume:Volume").map((i) => i["volumeType"])),
+        ).toEqual(new Set(["high_performance"]));
+        expect(inputs("openstack:compute/instance:Instance").map((i) => i["name"])).toEqual(
+            expect.arrayContaining(["arbutus-web-1", "arbutus-xmldb-1"]),
+        );
+    });
+
+    it("has the same inventory as the source", () => {
+        expect(target.source).toEqual({ project: "ouvroir", stack: "arbutus" });
+        expect(infrastructureOf(target)).toEqual(infrastructureOf(source));
+    });
+});
