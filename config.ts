@@ -141,6 +141,8 @@ export const DEFAULTS = {
 } as const;
 
 export type ConfigKey = keyof typeof DEFAULTS;
+/** Secrets: set with `pulumi config set --secret`, never given a default, read as Outputs. */
+export const SECRET_KEYS = ["sshPrivateKey"] as const;
 export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
 
 export type RawConfig = Partial<Record<string, unknown>>;
@@ -298,7 +300,7 @@ function withDefaults(raw: RawConfig): Record<ConfigKey, unknown> {
 export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const problems: Problems = [];
     for (const key of Object.keys(raw)) {
-        if (!(CONFIG_KEYS as string[]).includes(key)) {
+        if (!(CONFIG_KEYS as string[]).includes(key) && !(SECRET_KEYS as readonly string[]).includes(key)) {
             problems.push(
                 `ouvroir:${key} is not a setting of this program (misspelt?); known keys: ${CONFIG_KEYS.join(", ")}.`,
             );
@@ -772,6 +774,8 @@ export function readStackFile(dir: string, stack: string): RawConfig {
 
 export interface LoadedConfig {
     readonly config: StackConfig;
+    /** Secret config values, still secret (Outputs); absent when not set. */
+    readonly secrets?: { readonly sshPrivateKey?: import("@pulumi/pulumi").Output<string> };
     /** This stack and the stacks sharing its allocation, with their usage. */
     readonly quota: { readonly columns: { name: string; usage: Usage }[]; readonly total: Usage; readonly table: string };
 }
@@ -822,10 +826,14 @@ export function loadStackConfig(): LoadedConfig {
         if (ns === PROJECT && key !== undefined) keys.add(key);
     }
     for (const key of keys) {
+        if ((SECRET_KEYS as readonly string[]).includes(key)) {
+            raw[key] = "(secret)";
+            continue;
+        }
         const text = cfg.get(key);
         if (text !== undefined) raw[key] = parseConfigText(text);
     }
-    return checkStack(pulumi.getStack(), raw, process.cwd());
+    return { ...checkStack(pulumi.getStack(), raw, process.cwd()), secrets: { sshPrivateKey: keys.has("sshPrivateKey") ? cfg.requireSecret("sshPrivateKey") : undefined } };
 }
 
 /** Pulumi hands structured values over as JSON text and plain strings as they are. */

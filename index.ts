@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadStackConfig, shrinkProblems } from "./config";
+import { RoleDay2 } from "./components/day2";
 import { deployedDataVolumeSizes } from "./components/deployed";
 import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
@@ -15,7 +16,7 @@ import { RoleUserData, RoleVm } from "./components/roleVm";
 
 async function main(): Promise<Record<string, unknown>> {
     // Everything is validated before the first resource is registered: nothing is half-created.
-    const { config: cfg, quota } = loadStackConfig();
+    const { config: cfg, quota, secrets } = loadStackConfig();
     const shrink = shrinkProblems(cfg, await deployedDataVolumeSizes());
     if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
 
@@ -77,6 +78,23 @@ async function main(): Promise<Record<string, unknown>> {
     vms.web = web;
 
     const publicIp = web.publicIp ?? pulumi.output("");
+
+    // Day-2: wait for each VM's cloud-init and push what may change later, through the bastion.
+    if (cfg.day2) {
+        for (const role of deployed) {
+            const v = vms[role] as RoleVm;
+            new RoleDay2(`${role}-day2`, {
+                role,
+                instanceId: v.instanceId,
+                host: role === "web" ? publicIp : v.privateIp,
+                bastion: role === "web" ? undefined : publicIp,
+                user: cfg.adminUser,
+                // Without the secret key, the command provider uses the operator's SSH agent.
+                privateKey: secrets?.sshPrivateKey,
+                input: v.userDataInput,
+            });
+        }
+    }
     const privateHosts = deployed.map((r) => ({ role: r, vm: vms[r] as RoleVm }));
     return {
         endpoints: publicIp.apply((ip) => endpoints(cfg.publicHostname, ip, deployed, cfg.sites)),

@@ -127,6 +127,8 @@ export class RoleVm extends pulumi.ComponentResource {
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly dataVolumeId?: pulumi.Output<string>;
     public readonly dataVolumeGb?: number;
+    /** Everything the VM's cloud-init was rendered from; day-2 renders its mutable part from it. */
+    public readonly userDataInput: pulumi.Output<UserDataInput>;
 
     constructor(
         type: string,
@@ -199,16 +201,17 @@ export class RoleVm extends pulumi.ComponentResource {
             );
         }
 
-        const userData = pulumi
+        this.userDataInput = pulumi
             .all([pulumi.output(args.userData), volume ? volume.id : pulumi.output(undefined)])
-            .apply(([input, volumeId]) =>
-                renderUserData({
-                    ...input,
+            .apply(
+                ([input, volumeId]): UserDataInput => ({
+                    ...(input as RoleUserData),
                     role: spec.name,
                     hostname: this.hostname,
                     dataVolumeSerial: volumeId ? volumeSerial(volumeId) : undefined,
                 }),
             );
+        const userData = this.userDataInput.apply(renderUserData);
 
         const instance = new openstack.compute.Instance(
             `${name}-vm`,

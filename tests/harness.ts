@@ -22,7 +22,8 @@ export interface MockWorld {
 export const EXTERNAL_NETWORK = { id: "ext-net-id", name: "Public-Network" };
 export const IMAGE = { id: "debian-12-image-id", name: "Debian-12-Bookworm-x64-2026-11" };
 
-let ipCounter = 10;
+/** Private IPs stay the same for the same port across runs, so two runs can be compared. */
+const ipByPort = new Map<string, string>();
 
 let installed: { stack: string; world: MockWorld } | undefined;
 
@@ -47,10 +48,17 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
                     case "pulumi:pulumi:StackReference":
                         return { id: args.name, state: { name: args.name, outputs: current.previousOutputs, secretOutputNames: [] } };
                     case "openstack:networking/port:Port":
-                        state.allFixedIps = [`10.20.0.${ipCounter++}`];
+                        if (!ipByPort.has(args.name)) ipByPort.set(args.name, `10.20.0.${10 + ipByPort.size}`);
+                        state.allFixedIps = [ipByPort.get(args.name)];
                         break;
                     case "openstack:networking/floatingIp:FloatingIp":
                         state.address = "203.0.113.10";
+                        break;
+                    case "random:index/randomPassword:RandomPassword":
+                        state.result = `mock-secret-${args.name}`;
+                        break;
+                    case "command:remote:Command":
+                        state.stdout = "";
                         break;
                     case "openstack:blockstorage/volume:Volume":
                         // A Cinder-like UUID whose first 20 characters are stable per volume.
