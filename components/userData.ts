@@ -252,18 +252,29 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
     if (iiif !== undefined) {
         locations.push(read("location-iiif.conf").replaceAll("{{upstream}}", `${iiif}:8182`));
     }
+    // A site may claim the public host name: the default vhost then serves that site's files.
+    const main = input.sites.find((s) => s.domains.includes(input.publicHostname));
+    if (main !== undefined && main.kind !== "static") {
+        throw new Error(
+            `site ${main.name}: only a static site may use publicHostname ${input.publicHostname} ` +
+                "(the default vhost also carries /basex/ and /iiif/); give it another domain",
+        );
+    }
     const files: YamlMap[] = [
         {
             path: "/etc/nginx/sites-available/00-default.conf",
             permissions: "0644",
             defer: true,
-            content: read("default-vhost.conf").replace(
-                "{{defaultLocations}}",
-                locations.join("\n"),
-            ),
+            content: read("default-vhost.conf")
+                .replace("{{defaultLocations}}", locations.join("\n"))
+                .replaceAll("{{defaultRoot}}", main?.name ?? "default"),
         },
     ];
     for (const site of input.sites) {
+        const domains = site.domains.filter((d) => d !== input.publicHostname);
+        if (domains.length === 0) {
+            continue;
+        }
         let upstream = "";
         if (site.kind === "proxy") {
             const role = site.upstreamRole;
@@ -282,7 +293,7 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
             defer: true,
             content: read(`site-${site.kind}.conf`)
                 .replaceAll("{{siteName}}", site.name)
-                .replaceAll("{{serverNames}}", site.domains.join(" "))
+                .replaceAll("{{serverNames}}", domains.join(" "))
                 .replaceAll("{{upstream}}", upstream),
         });
     }

@@ -292,3 +292,32 @@ describe("template mechanics", () => {
         expect(parse(input)["hostname"]).toBe("dev-web-1: [x]");
     });
 });
+
+describe("the site that claims the public host name", () => {
+    it("is served by the default vhost, and keeps its other domains in its own vhost", () => {
+        const input: UserDataInput = {
+            ...exampleInput("web"),
+            sites: [
+                {
+                    name: "main",
+                    domains: ["ouvroir.example.org", "www.ouvroir.example.org"],
+                    kind: "static",
+                },
+            ],
+        };
+        const doc = parse(input);
+        expect(file(doc, "/etc/nginx/sites-available/00-default.conf").content).toContain(
+            "root /srv/data/www/main;",
+        );
+        const own = file(doc, "/etc/nginx/sites-available/main.conf").content;
+        expect(own).toMatch(/server_name www\.ouvroir\.example\.org;/);
+    });
+
+    it("must be static", () => {
+        const input: UserDataInput = {
+            ...exampleInput("web"),
+            sites: [{ name: "wp", domains: ["ouvroir.example.org"], kind: "php" }],
+        };
+        expect(() => renderUserData(input)).toThrow(/only a static site may use publicHostname/);
+    });
+});
