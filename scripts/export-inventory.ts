@@ -16,6 +16,8 @@
  *     --source-config <file>    the source stack file, for the application settings (sites,
  *                               researchers, keys…); default: Pulumi.<source stack>.yaml
  *     --out <file>              default: Pulumi.<new stack>.yaml; never overwritten without --force
+ *     --compare <inventory>     exit 1 and list the differences when this stack's infrastructure
+ *                               differs from that inventory's (after a migration: old vs new)
  *
  * What the export holds is state (cloud ids, inputs, outputs), not configuration: the cloud
  * facts come from the resources, the application settings from the source stack file, and the
@@ -344,6 +346,29 @@ export function infrastructureOf(inv: Inventory): Omit<Inventory, "source"> {
     return rest;
 }
 
+/** Pure: what differs between two inventories' infrastructure, one line per difference. */
+export function inventoryDifferences(before: Inventory, after: Inventory): string[] {
+    const a = infrastructureOf(before) as Record<string, unknown>;
+    const b = infrastructureOf(after) as Record<string, unknown>;
+    const out: string[] = [];
+    for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])]) {
+        const left = a[key];
+        const right = b[key];
+        if (JSON.stringify(left) === JSON.stringify(right)) continue;
+        if (Array.isArray(left) && Array.isArray(right)) {
+            const before = out.length;
+            const l = new Set(left.map((x) => JSON.stringify(x)));
+            const r = new Set(right.map((x) => JSON.stringify(x)));
+            for (const x of l) if (!r.has(x)) out.push(`${key}: only before: ${x}`);
+            for (const x of r) if (!l.has(x)) out.push(`${key}: only after: ${x}`);
+            if (out.length === before) out.push(`${key}: same entries, different order`);
+        } else {
+            out.push(`${key}: ${JSON.stringify(left)} → ${JSON.stringify(right)}`);
+        }
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Mapping to a target cloud
 
@@ -576,6 +601,7 @@ interface Options {
     stack?: string;
     sourceConfig?: string;
     out?: string;
+    compare?: string;
     force: boolean;
 }
 
@@ -606,6 +632,9 @@ function parseArgs(argv: readonly string[]): Options {
                 break;
             case "--out":
                 opts.out = valueOf(i++, a);
+                break;
+            case "--compare":
+                opts.compare = valueOf(i++, a);
                 break;
             case "--force":
                 opts.force = true;
@@ -687,6 +716,23 @@ export function main(argv: readonly string[]): number {
         );
     } else {
         process.stdout.write(YAML.stringify(inv, { lineWidth: 0 }));
+    }
+    if (opts.compare) {
+        const text = fs.readFileSync(opts.compare, "utf8");
+        const before = (
+            /\.json$/i.test(opts.compare) ? JSON.parse(text) : YAML.parse(text)
+        ) as Inventory;
+        const diff = inventoryDifferences(before, inv);
+        if (diff.length > 0) {
+            process.stderr.write(
+                `${opts.compare} (${before.source.stack}) and ${inv.source.stack} differ:\n`,
+            );
+            for (const d of diff) process.stderr.write(`  ${d}\n`);
+            return 1;
+        }
+        process.stderr.write(
+            `${inv.source.stack} has the infrastructure of ${before.source.stack}: same inventory\n`,
+        );
     }
     if (opts.mapping && opts.stack) {
         const mapping = readMapping(opts.mapping);

@@ -8,6 +8,7 @@ import * as YAML from "yaml";
 import {
     Inventory,
     infrastructureOf,
+    inventoryDifferences,
     inventoryFromExport,
     main,
     readMapping,
@@ -127,5 +128,39 @@ describe("dev on Béluga → arbutus", () => {
     it("has the same inventory as the source", () => {
         expect(target.source).toEqual({ project: "ouvroir", stack: "arbutus" });
         expect(infrastructureOf(target)).toEqual(infrastructureOf(source));
+    });
+
+    it("verifies with --compare: same infrastructure passes, a difference fails and is named", () => {
+        const targetFile = path.join(tmp, "arbutus-export.json");
+        fs.writeFileSync(targetFile, JSON.stringify(targetExport));
+        const args = [targetFile, "--source-mapping", path.join(FIXTURES, "arbutus.yaml")];
+        expect(
+            main([
+                ...args,
+                "--inventory",
+                path.join(tmp, "after.json"),
+                "--compare",
+                inventoryFile,
+            ]),
+        ).toBe(0);
+
+        const smaller = {
+            ...source,
+            volumes: source.volumes.map((v) => (v.role === "iiif" ? { ...v, sizeGb: 40 } : v)),
+        };
+        expect(inventoryDifferences(smaller, target)).toEqual([
+            expect.stringMatching(/^volumes: only before: .*"iiif".*40/),
+            expect.stringMatching(/^volumes: only after: .*"iiif".*50/),
+        ]);
+        fs.writeFileSync(path.join(tmp, "smaller.json"), JSON.stringify(smaller));
+        expect(
+            main([
+                ...args,
+                "--inventory",
+                path.join(tmp, "after.json"),
+                "--compare",
+                path.join(tmp, "smaller.json"),
+            ]),
+        ).toBe(1);
     });
 });
