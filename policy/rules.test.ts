@@ -367,6 +367,14 @@ describe("prod-data-volumes-protected", () => {
             expect.stringMatching(/'prod-iiif-data' in stack 'prod' is not protected/),
         ]);
     });
+    it("protects the prod-* stacks too (a migration's target), not the ones merely containing prod", () => {
+        expect(
+            volumeProtectionViolations(volume("prod-arbutus-iiif-data", "prod-arbutus", false)),
+        ).toHaveLength(1);
+        expect(volumeProtectionViolations(volume("preprod-iiif-data", "preprod", false))).toEqual(
+            [],
+        );
+    });
     it("follows the configured list of protected stacks", () => {
         expect(
             volumeProtectionViolations(volume("staging-iiif-data", "staging", false), [

@@ -46,8 +46,15 @@ export const NAMED_PORTS: Readonly<Record<number, string>> = {
 /** The only ports that may be reached from the whole Internet (HTTP redirects to HTTPS). */
 export const WORLD_PORTS: readonly number[] = [80, 443];
 
-/** Stacks whose data volumes must be protected. */
+/**
+ * Stacks whose data volumes must be protected: each name, and the stacks named `<name>-…` (so
+ * `prod-arbutus`, the prod stack on a migration's target cloud, is protected too).
+ */
 export const PROTECTED_STACKS: readonly string[] = ["prod"];
+
+export function isProtectedStack(stack: string, protectedStacks: readonly string[]): boolean {
+    return protectedStacks.some((p) => stack === p || stack.startsWith(`${p}-`));
+}
 
 /**
  * Floating IPs per stack. The RAS allocation has 2 for the whole project, and dev and prod share
@@ -252,7 +259,11 @@ export function volumeProtectionViolations(
     protectedStacks: readonly string[] = PROTECTED_STACKS,
 ): string[] {
     const stack = stackOfUrn(volume.urn);
-    if (!protectedStacks.includes(stack) || isBootVolume(volume) || volume.protect === true) {
+    if (
+        !isProtectedStack(stack, protectedStacks) ||
+        isBootVolume(volume) ||
+        volume.protect === true
+    ) {
         return [];
     }
     return [
@@ -379,7 +390,8 @@ export const floatingIpsWebOnly: StackValidationPolicy = {
 
 export const prodDataVolumesProtected: ResourceValidationPolicy = {
     name: "prod-data-volumes-protected",
-    description: "Every data volume (not `*-boot`) of a protected stack has `protect: true`.",
+    description:
+        "Every data volume (not `*-boot`) of a protected stack (`prod`, `prod-*`) has `protect: true`.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
