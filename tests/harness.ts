@@ -38,11 +38,10 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
     }
     installed = { stack, world: { ...world } };
     const current = installed.world;
-    const inputsByName = new Map<string, Record<string, unknown>>();
-    pulumi.runtime.setMocks(
+    // setMocks resolves once the mock monitor is in place; registrations already wait for it.
+    void pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                inputsByName.set(`${args.type}::${args.name}`, args.inputs);
                 const state: Record<string, unknown> = { ...args.inputs };
                 switch (args.type) {
                     case "pulumi:pulumi:StackReference":
