@@ -25,7 +25,6 @@
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
 
 import * as YAML from "yaml";
 
