@@ -495,7 +495,14 @@ export function stackConfigFor(
     const notes: string[] = [];
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(sourceRaw)) {
-        if (!(CLOUD_KEYS as readonly string[]).includes(key)) raw[key] = value;
+        if (typeof value === "object" && value !== null && "secure" in value) {
+            // Encrypted with the source stack's key: meaningless in the new stack.
+            notes.push(
+                `ouvroir:${key} is a secret: set it again with \`pulumi config set --secret ouvroir:${key} --stack ${newStack}\`.`,
+            );
+        } else if (!(CLOUD_KEYS as readonly string[]).includes(key)) {
+            raw[key] = value;
+        }
     }
 
     if (mapping.externalNetwork) raw["externalNetwork"] = mapping.externalNetwork;
