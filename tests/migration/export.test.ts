@@ -50,7 +50,7 @@ describe("chooseFlavor", () => {
         );
     });
     it("keeps the source's p flavor when the mapping lists none, and sizes declared flavors", () => {
-        const { flavors: _unused, ...noFlavors } = arbutus;
+        const noFlavors: CloudMapping = { ...arbutus, flavors: undefined };
         expect(chooseFlavor(host(4, 7.5), noFlavors, "p4-7.5gb")).toBe("p4-7.5gb");
         expect(
             chooseFlavor(host(2, 4), {
