@@ -27,7 +27,10 @@ async function main(): Promise<void> {
     const key = ensureSshKey(keyDir);
     const userData =
         udIndex >= 0
-            ? fs.readFileSync(args[udIndex + 1] ?? "", "utf8")
+            ? fs
+                  .readFileSync(args[udIndex + 1] ?? "", "utf8")
+                  .replace(/__SSH_KEY__/g, key.publicKey)
+                  .replace(/__SERIAL__/g, serial)
             : renderUserData(
                   harnessInput(role, { sshPublicKey: key.publicKey, dataVolumeSerial: serial }),
               );

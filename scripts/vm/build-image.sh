@@ -28,14 +28,13 @@ if [[ -f "$out/.done" ]]; then
 fi
 
 # The guest uses the same Debian mirror as the host's apt configuration (the only one reachable).
-mirror="$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
-    /etc/apt/sources.list 2>/dev/null | head -n1 | tr -d ' ' || true)"
+# Only the URIs of active entries: comments may name mirrors (snapshot.debian.org) not reachable.
+uris="$(grep -hE '^[[:space:]]*(URIs:|deb[[:space:]])' /etc/apt/sources.list.d/*.sources \
+    /etc/apt/sources.list 2>/dev/null | grep -oE 'https?://[^[:space:]]+' | sed 's#/$##' || true)"
+mirror="$(grep -E '/debian$' <<<"$uris" | head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
-mirror="${mirror%/}"
-security="$(grep -hoE 'https?://[^ ]+/debian-security/?' /etc/apt/sources.list.d/*.sources \
-    /etc/apt/sources.list 2>/dev/null | head -n1 || true)"
+security="$(grep -E '/debian-security$' <<<"$uris" | head -n1 || true)"
 security="${security:-${mirror}-security}"
-security="${security%/}"
 
 work="$(mktemp -d "$cache/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -108,7 +107,8 @@ mkdir -p "$out"
 mv "$work/base.qcow2" "$work/vmlinuz" "$work/initrd.img" "$work/debootstrap.log" "$out/"
 chmod 0444 "$out/base.qcow2"
 date -u +%FT%TZ >"$out/.done"
-# Older images (from earlier versions of this script) are only disk space.
-find "$cache" -maxdepth 1 -name 'base-*' ! -name "base-$key" -exec rm -rf {} +
+# Older images (earlier versions of this script) are only disk space, once no VM can still be
+# booting from them.
+find "$cache" -maxdepth 1 -name "base-*" ! -name "base-$key" -mmin +360 -exec rm -rf {} +
 echo "build-image: $out" >&2
 echo "$out"

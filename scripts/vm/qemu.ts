@@ -12,6 +12,7 @@
 import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { promisify } from "util";
 
@@ -20,7 +21,8 @@ const execFileP = promisify(execFile);
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const VM_CACHE = process.env.OUVROIR_VM_CACHE ?? "/var/cache/ouvroir/vm";
 const SLOT_DIR = "/run/ouvroir-vm";
-const SLOTS = Number(process.env.OUVROIR_VM_SLOTS ?? "2");
+/** Read at each start: `npm run local` may raise it for its own process. */
+const slots = (): number => Number(process.env.OUVROIR_VM_SLOTS ?? "2");
 
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
@@ -76,6 +78,12 @@ export interface BaseImage {
 
 const live = new Set<Vm>();
 let handlersInstalled = false;
+let shutdownHook: ((vms: Vm[]) => Promise<unknown>) | undefined;
+
+/** How a signal stops the VMs (default: `stop()` each); `npm run local` powers them off. */
+export function onShutdown(hook: (vms: Vm[]) => Promise<unknown>): void {
+    shutdownHook = hook;
+}
 
 function installExitHandlers(): void {
     if (handlersInstalled) return;
@@ -84,10 +92,15 @@ function installExitHandlers(): void {
         for (const vm of live) vm.killNow();
     };
     process.on("exit", killAll);
+    // Ctrl-C: qemu (own process group) does not get the terminal's SIGINT; stop each VM with
+    // SIGTERM so qemu flushes its qcow2 files, then exit. A second signal kills at once.
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.once(sig, () => {
-            killAll();
-            process.exit(130);
+            process.once(sig, () => process.exit(130));
+            process.stderr.write(`\n${sig}: stopping ${live.size} VM(s)\n`);
+            const vms = [...live];
+            const hook = shutdownHook ?? ((v: Vm[]) => Promise.all(v.map((vm) => vm.stop())));
+            void hook(vms).finally(() => process.exit(130));
         });
     }
 }
@@ -168,6 +181,14 @@ export function ensureSshKey(dir: string): { privateKey: string; publicKey: stri
     return { privateKey, publicKey: fs.readFileSync(`${privateKey}.pub`, "utf8").trim() };
 }
 
+/** The base image an overlay was made on (a rebuilt base means a new root disk). */
+function backingFile(qcow2: string): string | undefined {
+    const info = JSON.parse(
+        execFileSync("qemu-img", ["info", "--output=json", "-U", qcow2], { encoding: "utf8" }),
+    ) as { "backing-filename"?: string };
+    return info["backing-filename"];
+}
+
 function mac(ip: string, nic: number): string {
     const last = Number(ip.split(".").pop());
     return `52:54:00:a${nic}:00:${last.toString(16).padStart(2, "0")}`;
@@ -213,7 +234,7 @@ export class Vm {
 
         const root = path.join(s.workDir, "root.qcow2");
         const idFile = path.join(s.workDir, "instance-id");
-        if (!s.keepRoot || !fs.existsSync(root)) {
+        if (!s.keepRoot || !fs.existsSync(root) || backingFile(root) !== base.qcow2) {
             fs.rmSync(root, { force: true });
             sh("qemu-img", [
                 "create", "-q", "-f", "qcow2", "-b", base.qcow2, "-F", "qcow2", root,
@@ -232,12 +253,12 @@ export class Vm {
         fs.mkdirSync(SLOT_DIR, { recursive: true });
         fs.writeFileSync(this.serialLog, "");
         const deadline = Date.now() + slotTimeoutMs;
-        for (;;) {
-            for (let slot = 0; slot < SLOTS; slot++) {
+        for (let waited = false; ; waited = true) {
+            for (let slot = 0; slot < slots(); slot++) {
                 if (await this.tryStart(slot, base, root, seed)) return;
             }
-            if (Date.now() > deadline) throw new Error(`${s.name}: no free VM slot (max ${SLOTS})`);
-            this.log(`waiting for a free VM slot (at most ${SLOTS} VMs at once)`);
+            if (Date.now() > deadline) throw new Error(`${s.name}: no free VM slot (max ${slots()})`);
+            if (!waited) this.log(`waiting for a free VM slot (at most ${slots()} VMs at once)`);
             await sleep(10_000);
         }
     }
@@ -302,7 +323,7 @@ export class Vm {
                       "-device", `virtio-blk-pci,drive=data,serial=${s.dataDisk.serial}`,
                   ]
                 : []),
-            "-netdev", `user,id=n0${fwd.join("")}`,
+            "-netdev", `user,id=n0,ipv6=off${fwd.join("")}`,
             "-device", `virtio-net-pci,netdev=n0,mac=${mac(s.privateIp, 0)}`,
             "-netdev", `tap,id=n1,ifname=${this.tap},script=no,downscript=no`,
             "-device", `virtio-net-pci,netdev=n1,mac=${mac(s.privateIp, 1)}`,
@@ -384,6 +405,20 @@ export class Vm {
         this.log("stopped");
     }
 
+    /** ACPI power button (a clean guest shutdown), then `stop()` after `timeoutMs`. */
+    async powerOff(timeoutMs = 90_000): Promise<void> {
+        if (!this.running) return;
+        await new Promise<void>((resolve) => {
+            const sock = net.createConnection(path.join(this.spec.workDir, "monitor.sock"));
+            sock.on("connect", () => sock.end("system_powerdown\n"));
+            sock.on("close", () => resolve());
+            sock.on("error", () => resolve());
+        });
+        const deadline = Date.now() + timeoutMs;
+        while (this.running && Date.now() < deadline) await sleep(500);
+        await this.stop();
+    }
+
     serial(): string {
         try {
             return fs.readFileSync(this.serialLog, "utf8");
@@ -392,7 +427,7 @@ export class Vm {
         }
     }
 
-    private sshArgs(timeoutS: number): string[] {
+    private sshArgs(timeoutS: number, user?: string): string[] {
         return [
             "-i", this.sshKey,
             "-o", "BatchMode=yes",
@@ -401,16 +436,16 @@ export class Vm {
             "-o", "LogLevel=ERROR",
             "-o", `ConnectTimeout=${Math.min(timeoutS, 15)}`,
             "-o", "ServerAliveInterval=15",
-            `${this.adminUser}@${this.spec.privateIp}`,
+            `${user ?? this.adminUser}@${this.spec.privateIp}`,
         ];
     }
 
-    /** Runs a shell command as the admin user (sudo as needed); never throws on exit status. */
-    async ssh(command: string, timeoutMs = 120_000): Promise<SshResult> {
+    /** Runs a shell command as `user` (default the admin user); never throws on exit status. */
+    async ssh(command: string, timeoutMs = 120_000, user?: string): Promise<SshResult> {
         try {
             const { stdout, stderr } = await execFileP(
                 "ssh",
-                [...this.sshArgs(Math.ceil(timeoutMs / 1000)), command],
+                [...this.sshArgs(Math.ceil(timeoutMs / 1000), user), command],
                 { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
             );
             return { code: 0, stdout, stderr };
@@ -425,8 +460,8 @@ export class Vm {
     }
 
     /** Copies a host file into the guest (scp over the same key). */
-    async copyIn(local: string, remote: string, timeoutMs = 300_000): Promise<void> {
-        const args = this.sshArgs(15);
+    async copyIn(local: string, remote: string, user?: string, timeoutMs = 300_000): Promise<void> {
+        const args = this.sshArgs(15, user);
         const target = args.pop()!;
         await execFileP("scp", ["-q", ...args, local, `${target}:${remote}`], { timeout: timeoutMs });
     }
@@ -437,11 +472,25 @@ export class Vm {
      */
     async waitCloudInit(timeoutMs: number): Promise<number> {
         const deadline = this.startedAt + timeoutMs;
-        const finished = /Cloud-init v\. \S+ finished at|cloud-init.*finished/i;
-        while (!finished.test(this.serial())) {
-            if (this.exited) throw new Error(`${this.spec.name}: qemu exited (${this.exitInfo})\n${this.tail()}`);
+        // cloud-init's default final message, or ours (cloud-init/base.yaml). Any other
+        // message without them costs only a slower poll: `cloud-init status` every 30 s.
+        const finished = /Cloud-init v\. \S+ finished at|cloud-init finished|ouvroir \S+ ready after/i;
+        let lastPoll = Date.now();
+        for (;;) {
+            if (finished.test(this.serial())) break;
+            if (this.exited) {
+                throw new Error(`${this.spec.name}: qemu exited (${this.exitInfo})\n${this.tail()}`);
+            }
             if (Date.now() > deadline) {
-                throw new Error(`${this.spec.name}: cloud-init not finished after ${timeoutMs / 1000} s\n${await this.diagnostics()}`);
+                throw new Error(
+                    `${this.spec.name}: cloud-init not finished after ${timeoutMs / 1000} s\n` +
+                        (await this.diagnostics()),
+                );
+            }
+            if (Date.now() - lastPoll > 30_000) {
+                lastPoll = Date.now();
+                const st = await this.ssh("cloud-init status", 20_000);
+                if (/status: (done|error|degraded)/.test(st.stdout)) break;
             }
             await sleep(2000);
         }

@@ -1,0 +1,98 @@
+/**
+ * One role's VM as the harness boots it: the role's rendered user data, its private IP, a data
+ * disk with a fake Cinder serial, and a per-role health check run in the guest. Shared by the VM
+ * tests, `npm run local` and the boot benchmark.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { RoleName } from "../../components/roles";
+import { renderUserData, UserDataInput } from "../../components/userData";
+import { harnessInput, HarnessOptions } from "./inputs";
+import { DataDisk, fakeVolumeSerial, makeVm, PRIVATE_IPS, Vm, VM_CACHE } from "./qemu";
+
+/** Guest memory: the Java roles need their 3 GB flavor's worth; two guests fit this machine. */
+const MEMORY_MIB: Record<RoleName, number> = {
+    web: 2048,
+    xmldb: 3072,
+    iiif: 3072,
+    app: 3072,
+    sandbox: 3072,
+};
+
+export interface RoleVmOptions {
+    readonly role: RoleName;
+    readonly workDir: string;
+    readonly keyDir: string;
+    /** Reuse this data disk (persistent volume); default: a new 8 GB disk in workDir. */
+    readonly dataDisk?: DataDisk;
+    readonly hostForwards?: readonly { host: number; guest: number }[];
+    readonly keepRoot?: boolean;
+    /** Overrides of the harness input (sites, researchers, …). */
+    readonly input?: Partial<HarnessOptions>;
+    /** Replaces the rendered document (the benchmark's floor VM). */
+    readonly userData?: (input: UserDataInput) => string;
+    readonly log?: (line: string) => void;
+}
+
+export function defaultKeyDir(): string {
+    return path.join(VM_CACHE, "keys");
+}
+
+export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: UserDataInput } {
+    const dataDisk = o.dataDisk ?? {
+        path: path.join(o.workDir, "data.qcow2"),
+        serial: fakeVolumeSerial(),
+        sizeGb: 8,
+    };
+    const input = harnessInput(o.role, {
+        sshPublicKey: publicKey,
+        dataVolumeSerial: dataDisk.serial,
+        ...o.input,
+    });
+    const userData = (o.userData ?? renderUserData)(input);
+    fs.mkdirSync(o.workDir, { recursive: true });
+    const vm = makeVm(
+        {
+            name: o.role,
+            hostname: input.hostname,
+            userData,
+            privateIp: PRIVATE_IPS[o.role],
+            workDir: o.workDir,
+            adminUser: input.adminUser,
+            dataDisk,
+            hostForwards: o.hostForwards,
+            memoryMiB: MEMORY_MIB[o.role],
+            keepRoot: o.keepRoot,
+            log: o.log,
+        },
+        o.keyDir,
+    );
+    return { vm, input };
+}
+
+/**
+ * In-guest checks that a role's services answer; the same for the tests, the benchmark and its
+ * floor (so both are timed to the same "healthy"). Exit 0 when healthy.
+ */
+export const HEALTH: Record<RoleName, string> = {
+    web: "systemctl is-active --quiet nginx && curl -sk -o /dev/null https://127.0.0.1/",
+    xmldb:
+        "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/rest | grep -qE '^(200|401)$'",
+    iiif: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8182/ | grep -qE '^[234]'",
+    app:
+        "systemctl is-active --quiet mariadb 2>/dev/null || systemctl is-active --quiet postgresql",
+    sandbox: "systemctl is-active --quiet docker 2>/dev/null || command -v dockerd-rootless.sh",
+};
+
+/** Polls the role's health check until it passes; returns seconds since the VM started. */
+export async function waitHealthy(vm: Vm, role: RoleName, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const r = await vm.ssh(HEALTH[role], 60_000);
+        if (r.code === 0) return (Date.now() - vm.startedAt) / 1000;
+        if (Date.now() > deadline) {
+            throw new Error(`${role}: not healthy after ${timeoutMs / 1000} s: ${r.stderr}`);
+        }
+        await new Promise((res) => setTimeout(res, 3000));
+    }
+}

@@ -1,0 +1,343 @@
+// Does not prove the cloud's side (OpenStack networks, security groups, Cinder attach/resize, floating IP, Let's Encrypt) nor the upstream downloads (Cantaloupe, BaseX ≥ 10, Julia): guests use Debian's packages on a host bridge standing for the private network.
+/**
+ * Every role's cloud-init in real qemu guests, checked from the host as a client would: through
+ * the web server's Nginx for everything public, over SSH for what only an operator sees. At most
+ * two guests run at once: the web server stays up while the private roles take turns beside it.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { RoleName } from "../../components/roles";
+import { PUBLIC_HOSTNAME, TEST_SITES } from "../../scripts/vm/inputs";
+import {
+    BaseImage,
+    ensureBaseImage,
+    ensureSshKey,
+    PRIVATE_IPS,
+    REPO_ROOT,
+    Vm,
+    VM_CACHE,
+} from "../../scripts/vm/qemu";
+import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+
+const execFileP = promisify(execFile);
+
+/** Boot time varies ±25 % under TCG and with the machine's load: generous, but bounded. */
+const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
+jest.setTimeout(BOOT_TIMEOUT_MS + 10 * 60_000);
+
+const RUN_DIR = path.join(VM_CACHE, "runs", `test-${process.pid}`);
+const WEB = PRIVATE_IPS.web;
+const figures: Partial<Record<RoleName, { cloudInit: number; healthy: number }>> = {};
+const vms: Partial<Record<RoleName, Vm>> = {};
+const bootErrors: Partial<Record<RoleName, Error>> = {};
+let base: BaseImage;
+let publicKey = "";
+
+async function boot(role: RoleName): Promise<void> {
+    const { vm } = roleVm(
+        { role, workDir: path.join(RUN_DIR, role), keyDir: defaultKeyDir() },
+        publicKey,
+    );
+    vms[role] = vm;
+    try {
+        await vm.start(base);
+        const cloudInit = await vm.waitCloudInit(BOOT_TIMEOUT_MS);
+        const healthy = await waitHealthy(vm, role, 5 * 60_000);
+        figures[role] = { cloudInit, healthy };
+    } catch (e) {
+        bootErrors[role] = e as Error;
+    }
+}
+
+async function stop(role: RoleName): Promise<void> {
+    await vms[role]?.stop();
+}
+
+/** The role's VM, or the reason it did not boot (so each check fails with it). */
+function vmOf(role: RoleName): Vm {
+    const err = bootErrors[role];
+    if (err) throw err;
+    const vm = vms[role];
+    if (!vm) throw new Error(`${role}: not booted`);
+    return vm;
+}
+
+/** Runs a check; a failure carries the guests' cloud-init logs. */
+async function check(roles: RoleName[], fn: () => Promise<void>): Promise<void> {
+    try {
+        await fn();
+    } catch (e) {
+        const err = e as Error;
+        for (const role of roles) {
+            const vm = vms[role];
+            if (vm?.running) err.message += "\n" + (await vm.diagnostics());
+        }
+        throw err;
+    }
+}
+
+async function sh(vm: Vm, command: string, user?: string): Promise<string> {
+    const r = await vm.ssh(command, 300_000, user);
+    if (r.code !== 0) {
+        throw new Error(`${vm.spec.name}: \`${command}\` exited ${r.code}: ${r.stderr}${r.stdout}`);
+    }
+    return r.stdout;
+}
+
+interface Response {
+    readonly status: number;
+    readonly headers: Record<string, string>;
+    readonly body: Buffer;
+}
+
+/** A client request to the web server, with the host name resolved to it (`curl --resolve`). */
+async function request(url: string, extra: string[] = []): Promise<Response> {
+    const u = new URL(url);
+    const port = u.port || (u.protocol === "https:" ? "443" : "80");
+    const { stdout } = await execFileP(
+        "curl",
+        ["-sk", "-i", "--max-time", "120", "--resolve", `${u.hostname}:${port}:${WEB}`, ...extra, url],
+        { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
+    );
+    // Headers end at the first blank line (HTTP/2 and HTTP/1.1 alike; no 100-continue here).
+    const sep = stdout.indexOf("\r\n\r\n");
+    const head = stdout.subarray(0, sep).toString("latin1").split("\r\n");
+    const status = Number(head[0]?.split(" ")[1]);
+    const headers: Record<string, string> = {};
+    for (const line of head.slice(1)) {
+        const i = line.indexOf(":");
+        headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    return { status, headers, body: stdout.subarray(sep + 4) };
+}
+
+/** The data volume is the disk with the fake Cinder serial, mounted where the role keeps data. */
+async function expectDataOnVolume(vm: Vm, dataDir: string): Promise<void> {
+    const serial = vm.spec.dataDisk?.serial ?? "";
+    const out = await sh(
+        vm,
+        `findmnt -no SOURCE,FSTYPE,OPTIONS --target ${dataDir}; ` +
+            `readlink -f /dev/disk/by-id/virtio-${serial}`,
+    );
+    const [mount, device] = out.trim().split("\n");
+    expect(mount?.split(/\s+/)[0]).toBe(device);
+    expect(mount).toMatch(/ext4/);
+}
+
+async function expectCloudInitClean(vm: Vm): Promise<void> {
+    const r = await vm.ssh("cloud-init status --long");
+    expect(r.stdout).toMatch(/status: done/);
+    expect(r.code).toBe(0);
+}
+
+beforeAll(async () => {
+    base = ensureBaseImage();
+    publicKey = ensureSshKey(defaultKeyDir()).publicKey;
+    fs.mkdirSync(RUN_DIR, { recursive: true });
+    // The web server and the first private role boot together: two guests, two cores.
+    await Promise.all([boot("web"), boot("xmldb")]);
+});
+
+afterAll(async () => {
+    await Promise.all((Object.keys(vms) as RoleName[]).map(stop));
+    const rows = (Object.keys(figures) as RoleName[]).map(
+        (r) => `${r.padEnd(8)} ${figures[r]!.cloudInit.toFixed(0).padStart(6)} ${figures[r]!.healthy.toFixed(0).padStart(8)}`,
+    );
+    console.log(
+        ["VM figures (seconds from qemu start; two guests share two cores)",
+            "role     cloud-init  healthy", ...rows].join("\n"),
+    );
+    if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
+});
+
+describe("web server", () => {
+    it("finished cloud-init without errors, data on the volume", async () => {
+        const vm = vmOf("web");
+        await check(["web"], async () => {
+            await expectCloudInitClean(vm);
+            await expectDataOnVolume(vm, "/srv/data/www");
+        });
+    });
+
+    it("serves each static and PHP virtual host from its directory on the volume", async () => {
+        const vm = vmOf("web");
+        await check(["web"], async () => {
+            const token = `vmtest-${Date.now()}`;
+            for (const site of TEST_SITES.filter((s) => s.kind === "static")) {
+                await sh(vm, `echo ${token}-${site.name} | sudo tee /srv/data/www/${site.name}/vmtest.txt`);
+                for (const domain of site.domains) {
+                    const r = await request(`https://${domain}/vmtest.txt`);
+                    expect(`${domain} ${r.status} ${r.body.toString().trim()}`).toBe(
+                        `${domain} 200 ${token}-${site.name}`,
+                    );
+                }
+            }
+            for (const site of TEST_SITES.filter((s) => s.kind === "php")) {
+                await sh(
+                    vm,
+                    `echo '<?php echo "php:" . (6 * 7);' | sudo tee /srv/data/www/${site.name}/vmtest.php`,
+                );
+                const r = await request(`https://${site.domains[0]}/vmtest.php`);
+                expect(`${r.status} ${r.body.toString()}`).toBe("200 php:42");
+            }
+        });
+    });
+
+    it("redirects HTTP to HTTPS and sends security headers", async () => {
+        await check(["web"], async () => {
+            vmOf("web");
+            const r = await request(`http://${PUBLIC_HOSTNAME}/some/page?x=1`);
+            expect(r.status).toBe(301);
+            expect(r.headers.location).toBe(`https://${PUBLIC_HOSTNAME}/some/page?x=1`);
+            const s = await request(`https://${PUBLIC_HOSTNAME}/`);
+            expect(s.headers["strict-transport-security"]).toMatch(/max-age=\d+/);
+            expect(s.headers["x-content-type-options"]).toBe("nosniff");
+        });
+    });
+});
+
+describe("XML database", () => {
+    it("finished cloud-init without errors, databases on the volume", async () => {
+        const vm = vmOf("xmldb");
+        await check(["xmldb"], async () => {
+            await expectCloudInitClean(vm);
+            await expectDataOnVolume(vm, "/srv/data/basex/data");
+        });
+    });
+
+    it("answers an XQuery at /basex/rest through the web server", async () => {
+        const vm = vmOf("xmldb");
+        vmOf("web");
+        await check(["web", "xmldb"], async () => {
+            const password = (await sh(vm, "sudo cat /srv/data/basex/admin-password")).trim();
+            const query = encodeURIComponent("string-join((1 to 3) ! string(. * 7), ',')");
+            const r = await request(`https://${PUBLIC_HOSTNAME}/basex/rest?query=${query}`, [
+                "-u",
+                `admin:${password}`,
+            ]);
+            expect(`${r.status} ${r.body.toString().trim()}`).toBe("200 7,14,21");
+            const anonymous = await request(`https://${PUBLIC_HOSTNAME}/basex/rest?query=1`);
+            expect(anonymous.status).toBe(401);
+        });
+    });
+
+    afterAll(() => stop("xmldb"));
+});
+
+describe("IIIF server", () => {
+    beforeAll(async () => {
+        await stop("xmldb");
+        await boot("iiif");
+    });
+
+    it("finished cloud-init without errors, images on the volume", async () => {
+        const vm = vmOf("iiif");
+        await check(["iiif"], async () => {
+            await expectCloudInitClean(vm);
+            await expectDataOnVolume(vm, "/srv/data/iiif/images");
+        });
+    });
+
+    it("serves info.json with public ids and a tile through the web server", async () => {
+        const vm = vmOf("iiif");
+        vmOf("web");
+        await check(["web", "iiif"], async () => {
+            const tif = path.join(RUN_DIR, "vmtest.tif");
+            await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/test-image.sh"), tif]);
+            await vm.copyIn(tif, "/tmp/vmtest.tif");
+            await sh(vm, "sudo install -m 0644 /tmp/vmtest.tif /srv/data/iiif/images/vmtest.tif");
+
+            const info = await request(`https://${PUBLIC_HOSTNAME}/iiif/3/vmtest.tif/info.json`);
+            expect(info.status).toBe(200);
+            const doc = JSON.parse(info.body.toString()) as Record<string, unknown>;
+            // Image API 3 says `id`; Debian's IIPImage 1.1 answers API 2 (`@id`) on both paths.
+            const id = String(doc.id ?? doc["@id"]);
+            expect(id).toMatch(new RegExp(`^https://${PUBLIC_HOSTNAME.replace(".", "\\.")}/iiif/[23]/vmtest\\.tif$`));
+            expect(doc.width).toBe(640);
+
+            const tile = await request(`https://${PUBLIC_HOSTNAME}/iiif/3/vmtest.tif/full/256,/0/default.jpg`);
+            expect(tile.status).toBe(200);
+            expect(tile.headers["content-type"]).toMatch(/image\/jpeg/);
+            expect(tile.body.subarray(0, 2).toString("hex")).toBe("ffd8");
+        });
+    });
+
+    afterAll(() => stop("iiif"));
+});
+
+describe("app server", () => {
+    beforeAll(async () => {
+        await stop("iiif");
+        await boot("app");
+    });
+
+    it("finished cloud-init without errors, SQL data on the volume", async () => {
+        const vm = vmOf("app");
+        await check(["app"], async () => {
+            await expectCloudInitClean(vm);
+            await expectDataOnVolume(vm, "/srv/data/mysql");
+        });
+    });
+
+    it("answers a SQL query, with its data directory on the volume", async () => {
+        const vm = vmOf("app");
+        await check(["app"], async () => {
+            const out = await sh(vm, `sudo mariadb -N -B -e "SELECT 6 * 7, @@datadir"`);
+            expect(out.trim()).toMatch(/^42\s+\/srv\/data\/mysql\/?$/);
+        });
+    });
+
+    it("serves a Python and a Node.js app through the web server", async () => {
+        vmOf("app");
+        vmOf("web");
+        await check(["web", "app"], async () => {
+            const py = await request(`https://py.${PUBLIC_HOSTNAME}/hello`);
+            expect(py.status).toBe(200);
+            expect(JSON.parse(py.body.toString())).toMatchObject({ app: "hello-python", venv: true });
+            const node = await request(`https://node.${PUBLIC_HOSTNAME}/hello`);
+            expect(node.status).toBe(200);
+            expect(JSON.parse(node.body.toString())).toMatchObject({ app: "hello-node" });
+        });
+    });
+
+    afterAll(() => stop("app"));
+});
+
+describe("sandbox host", () => {
+    beforeAll(async () => {
+        await stop("app");
+        // The web server is not needed here: the sandbox boots alone and faster.
+        await stop("web");
+        await boot("sandbox");
+    });
+
+    it("finished cloud-init without errors, researchers' data on the volume", async () => {
+        const vm = vmOf("sandbox");
+        await check(["sandbox"], async () => {
+            await expectCloudInitClean(vm);
+            await expectDataOnVolume(vm, "/srv/data/home/alice");
+        });
+    });
+
+    it("lets a researcher run a container without sudo, its images on the volume", async () => {
+        const vm = vmOf("sandbox");
+        await check(["sandbox"], async () => {
+            const tar = path.join(RUN_DIR, "busybox.tar");
+            await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/busybox-image.sh"), tar]);
+            await vm.copyIn(tar, "/tmp/busybox.tar", "alice");
+            const groups = await sh(vm, "id -nG", "alice");
+            expect(groups.split(/\s+/)).not.toEqual(expect.arrayContaining(["sudo"]));
+            expect(groups.split(/\s+/)).not.toEqual(expect.arrayContaining(["docker"]));
+            expect((await vm.ssh("sudo -n true", 60_000, "alice")).code).not.toBe(0);
+            await sh(vm, "docker import /tmp/busybox.tar vmtest/busybox", "alice");
+            const out = await sh(vm, "docker run --rm vmtest/busybox echo hello-from-container", "alice");
+            expect(out.trim()).toBe("hello-from-container");
+            const root = await sh(vm, "docker info -f '{{.DockerRootDir}}'", "alice");
+            expect(root.trim()).toMatch(/^\/srv\/data\/home\/alice\//);
+        });
+    });
+
+    afterAll(() => stop("sandbox"));
+});
