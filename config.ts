@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROLES, ROLE_NAMES, RoleName, isRoleName } from "./components/roles";
+import type { BackupSettings } from "./components/backup";
 import type { Download, Researcher, Site } from "./components/userData";
 
 export const PROJECT = "ouvroir";
@@ -70,6 +71,8 @@ export interface StackConfig {
     readonly allocation: Allocation;
     readonly sharesAllocationWith: readonly string[];
     readonly day2: boolean;
+    /** Off-site backups of every stateful role; absent: none (the preview warns in prod). */
+    readonly backup?: BackupSettings;
 }
 
 /** The persistent RAS allocation without a RAC request (cloud-facts.md). */
@@ -138,11 +141,12 @@ export const DEFAULTS = {
     allocation: RAS_ALLOCATION,
     sharesAllocationWith: [],
     day2: true,
+    backup: {},
 } as const;
 
 export type ConfigKey = keyof typeof DEFAULTS;
 /** Secrets: set with `pulumi config set --secret`, never given a default, read as Outputs. */
-export const SECRET_KEYS = ["sshPrivateKey"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "backupAccessKeyId", "backupSecretAccessKey"] as const;
 export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
 
 export type RawConfig = Partial<Record<string, unknown>>;
@@ -611,6 +615,45 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const sharesAllocationWith = strings("sharesAllocationWith", v.sharesAllocationWith, problems);
     const day2 = boolean("day2", v.day2, problems, true);
 
+    let backup: BackupSettings | undefined;
+    if (!isObject(v.backup)) {
+        problems.push(`ouvroir:backup must be an object {endpoint, bucket, ...} or {} for no backups.`);
+    } else if (Object.keys(v.backup).length > 0) {
+        const b = v.backup;
+        const known = ["endpoint", "bucket", "onCalendar", "keepDaily", "keepWeekly", "keepMonthly"];
+        for (const k of Object.keys(b)) {
+            if (!known.includes(k)) problems.push(`ouvroir:backup.${k} is not a backup setting; use ${known.join(", ")}.`);
+        }
+        const endpoint = String(b.endpoint ?? "");
+        const bucket = String(b.bucket ?? "");
+        if (!/^https?:\/\/[^/\s]+$/.test(endpoint)) {
+            problems.push(`ouvroir:backup.endpoint "${endpoint}" must be the S3 endpoint URL without a path, e.g. https://object-arbutus.alliancecan.ca.`);
+        }
+        if (!/^[a-z0-9][a-z0-9.-]{2,62}$/.test(bucket)) problems.push(`ouvroir:backup.bucket "${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots, dashes).`);
+        const keep = (k: string, d: number): number => {
+            const n = b[k] ?? d;
+            if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+                problems.push(`ouvroir:backup.${k} must be a whole number ≥ 0.`);
+                return d;
+            }
+            return n;
+        };
+        for (const secret of ["backupAccessKeyId", "backupSecretAccessKey"]) {
+            if (raw[secret] === undefined && day2) {
+                problems.push(`ouvroir:${secret} is not set: backups need the bucket's keys (openstack ec2 credentials create on Arbutus; pulumi config set --secret ouvroir:${secret} ...).`);
+            }
+        }
+        if (!day2) problems.push(`ouvroir:backup needs ouvroir:day2: true (backups are installed by the day-2 step, which carries their secrets).`);
+        backup = {
+            endpoint,
+            bucket,
+            onCalendar: typeof b.onCalendar === "string" ? b.onCalendar : "daily",
+            keepDaily: keep("keepDaily", 7),
+            keepWeekly: keep("keepWeekly", 5),
+            keepMonthly: keep("keepMonthly", 12),
+        };
+    }
+
     const config: StackConfig = {
         stack,
         externalNetwork: externalNetwork || undefined,
@@ -637,6 +680,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         allocation,
         sharesAllocationWith,
         day2,
+        backup,
     };
     if (problems.length > 0) throw new ConfigError(stack, problems);
     return config;
@@ -775,7 +819,7 @@ export function readStackFile(dir: string, stack: string): RawConfig {
 export interface LoadedConfig {
     readonly config: StackConfig;
     /** Secret config values, still secret (Outputs); absent when not set. */
-    readonly secrets?: { readonly sshPrivateKey?: import("@pulumi/pulumi").Output<string> };
+    readonly secrets?: Readonly<Partial<Record<(typeof SECRET_KEYS)[number], import("@pulumi/pulumi").Output<string>>>>;
     /** This stack and the stacks sharing its allocation, with their usage. */
     readonly quota: { readonly columns: { name: string; usage: Usage }[]; readonly total: Usage; readonly table: string };
 }
@@ -791,7 +835,10 @@ export function checkStack(stack: string, raw: RawConfig, projectDir: string): L
         if (other === stack) continue;
         let otherCfg: StackConfig;
         try {
-            otherCfg = parseStackConfig(other, readStackFile(projectDir, other));
+            // Only its size matters here; its secrets are that stack's business.
+            const otherRaw = readStackFile(projectDir, other);
+            for (const k of SECRET_KEYS) otherRaw[k] ??= "(not checked)";
+            otherCfg = parseStackConfig(other, otherRaw);
         } catch (e) {
             const why = e instanceof ConfigError ? e.problems.join("; ") : String(e);
             throw new ConfigError(stack, [`ouvroir:sharesAllocationWith names "${other}", whose Pulumi.${other}.yaml cannot be read or is invalid: ${why}`]);
@@ -833,7 +880,15 @@ export function loadStackConfig(): LoadedConfig {
         const text = cfg.get(key);
         if (text !== undefined) raw[key] = parseConfigText(text);
     }
-    return { ...checkStack(pulumi.getStack(), raw, process.cwd()), secrets: { sshPrivateKey: keys.has("sshPrivateKey") ? cfg.requireSecret("sshPrivateKey") : undefined } };
+    const secret = (key: (typeof SECRET_KEYS)[number]) => (keys.has(key) ? cfg.requireSecret(key) : undefined);
+    return {
+        ...checkStack(pulumi.getStack(), raw, process.cwd()),
+        secrets: {
+            sshPrivateKey: secret("sshPrivateKey"),
+            backupAccessKeyId: secret("backupAccessKeyId"),
+            backupSecretAccessKey: secret("backupSecretAccessKey"),
+        },
+    };
 }
 
 /** Pulumi hands structured values over as JSON text and plain strings as they are. */

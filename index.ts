@@ -19,6 +19,9 @@ async function main(): Promise<Record<string, unknown>> {
     const { config: cfg, quota, secrets } = loadStackConfig();
     const shrink = shrinkProblems(cfg, await deployedDataVolumeSizes());
     if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
+    if (cfg.protectData && !cfg.backup) {
+        void pulumi.log.warn("ouvroir:backup is not set: this protected stack has no off-site backup (docs/backup.md).");
+    }
 
     const network = new PrivateNetwork("network", {
         stack: cfg.stack,
@@ -92,6 +95,15 @@ async function main(): Promise<Record<string, unknown>> {
                 // Without the secret key, the command provider uses the operator's SSH agent.
                 privateKey: secrets?.sshPrivateKey,
                 input: v.userDataInput,
+                backup:
+                    cfg.backup && secrets?.backupAccessKeyId && secrets.backupSecretAccessKey
+                        ? {
+                              settings: cfg.backup,
+                              accessKeyId: secrets.backupAccessKeyId,
+                              secretAccessKey: secrets.backupSecretAccessKey,
+                          }
+                        : undefined,
+                protectData: cfg.protectData,
             });
         }
     }

@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
+import { BackupSecrets, BackupSettings, renderBackupSetup } from "./backup";
 import { RoleName, ROLES } from "./roles";
 import { UserDataInput, buildCloudConfig } from "./userData";
 
@@ -53,7 +54,11 @@ function q(word: string): string {
  * Pure: the day-2 script of a role for an input and its secrets. Idempotent: re-running it with
  * the same input changes nothing; a removed site's vhost is removed.
  */
-export function renderDay2Script(input: UserDataInput, secrets: Readonly<Record<string, string>> = {}): string {
+export function renderDay2Script(
+    input: UserDataInput,
+    secrets: Readonly<Record<string, string>> = {},
+    backup?: { readonly settings: BackupSettings; readonly secrets: BackupSecrets },
+): string {
     const spec = DAY2[input.role];
     const doc = buildCloudConfig(input);
     const files = (Array.isArray(doc.write_files) ? doc.write_files : [])
@@ -109,6 +114,9 @@ export function renderDay2Script(input: UserDataInput, secrets: Readonly<Record<
         );
     }
     lines.push(...spec.hooks);
+    if (backup && ROLES[input.role].stateful) {
+        lines.push(renderBackupSetup(input.role, input.hostname, backup.settings, backup.secrets).trimEnd());
+    }
     lines.push(`echo "ouvroir day-2: ${input.role} applied"`);
     return lines.join("\n") + "\n";
 }
@@ -132,6 +140,17 @@ export interface RoleDay2Args {
     readonly privateKey?: pulumi.Input<string>;
     /** The role's full user-data input: day-2 renders its mutable part from it. */
     readonly input: pulumi.Input<UserDataInput>;
+    /** Off-site backups (stateful roles): settings and the bucket's keys (secrets). */
+    readonly backup?: {
+        readonly settings: BackupSettings;
+        readonly accessKeyId: pulumi.Input<string>;
+        readonly secretAccessKey: pulumi.Input<string>;
+    };
+    /**
+     * Protect the generated secrets that data depends on (the restic password: without it the
+     * backups cannot be read). Default: true.
+     */
+    readonly protectData?: boolean;
 }
 
 /**
@@ -164,9 +183,24 @@ export class RoleDay2 extends pulumi.ComponentResource {
             { connection, create: WAIT_FOR_CLOUD_INIT, triggers: [args.instanceId] },
             parent,
         );
+        let backup: pulumi.Output<{ settings: BackupSettings; secrets: BackupSecrets } | undefined> = pulumi.output(undefined);
+        if (args.backup && ROLES[args.role].stateful) {
+            const settings = args.backup.settings;
+            const resticPassword = new random.RandomPassword(
+                `${name}-resticPassword`,
+                { length: 40, special: false },
+                { ...parent, protect: args.protectData ?? true, retainOnDelete: args.protectData ?? true },
+            ).result;
+            backup = pulumi
+                .all([args.backup.accessKeyId, args.backup.secretAccessKey, resticPassword])
+                .apply(([accessKeyId, secretAccessKey, password]) => ({
+                    settings,
+                    secrets: { accessKeyId, secretAccessKey, resticPassword: password },
+                }));
+        }
         const script = pulumi
-            .all([pulumi.output(args.input), pulumi.all(secrets)])
-            .apply(([input, values]) => renderDay2Script(input as UserDataInput, values));
+            .all([pulumi.output(args.input), pulumi.all(secrets), backup])
+            .apply(([input, values, b]) => renderDay2Script(input as UserDataInput, values, b));
         const apply = new command.remote.Command(
             `${name}-apply`,
             {

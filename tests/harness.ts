@@ -151,7 +151,12 @@ export async function runProgram(
     const { readStackFile } = require("../config") as typeof import("../config");
     const records: Registration[] = [];
     installMocks(stack, { previousOutputs }, records);
-    pulumi.runtime.setAllConfig(stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...overrides }));
+    // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
+    const secrets = { "ouvroir:backupAccessKeyId": "test-access-key", "ouvroir:backupSecretAccessKey": "test-secret-key" };
+    pulumi.runtime.setAllConfig(
+        { ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...overrides }), ...secrets },
+        Object.keys(secrets),
+    );
     const cwd = process.cwd();
     process.chdir(`${__dirname}/..`);
     try {

@@ -68,6 +68,16 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         }
     });
 
+    it(stack === "prod" ? "backs up every stateful role off site; the restic passwords are protected" : "has no backups in dev", async () => {
+        const passwords = byType(records, "random:index/randomPassword:RandomPassword").filter((r) => r.name.endsWith("-resticPassword"));
+        if (stack === "prod") {
+            expect(passwords.map((r) => r.name).sort()).toEqual(["app-day2-resticPassword", "iiif-day2-resticPassword", "sandbox-day2-resticPassword", "web-day2-resticPassword", "xmldb-day2-resticPassword"]);
+            for (const p of passwords) expect(p.opts).toMatchObject({ protect: true, retainOnDelete: true });
+        } else {
+            expect(passwords).toEqual([]);
+        }
+    });
+
     it("never touches the project's default security group", async () => {
         const groups = await Promise.all(byType(records, "openstack:networking/secGroup:SecGroup").map(async (r) => (await resolved(r)).name));
         expect(groups).not.toContain("default");
