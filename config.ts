@@ -209,7 +209,12 @@ export function parseCidr(
         const size = 2 ** (32 - prefix);
         const network = Math.floor(value / size) * size;
         const net = [24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join(".");
-        return { version: 4, hostBitsSet: network !== value, prefix, canonical: `${net}/${prefix}` };
+        return {
+            version: 4,
+            hostBitsSet: network !== value,
+            prefix,
+            canonical: `${net}/${prefix}`,
+        };
     }
     if (addr.includes(":") && /^[0-9a-fA-F:]+$/.test(addr) && prefix <= 128) {
         const halves = addr.split("::");
@@ -266,7 +271,9 @@ function strings(key: string, v: unknown, problems: Problems): string[] {
 function positiveInt(key: string, v: unknown, problems: Problems, fallback: number): number {
     const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
     if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) {
-        problems.push(`ouvroir:${key} is ${JSON.stringify(v)}: a size must be a positive whole number of GB.`);
+        problems.push(
+            `ouvroir:${key} is ${JSON.stringify(v)}: a size must be a positive whole number of GB.`,
+        );
         return fallback;
     }
     return n;
@@ -304,7 +311,10 @@ function withDefaults(raw: RawConfig): Record<ConfigKey, unknown> {
 export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const problems: Problems = [];
     for (const key of Object.keys(raw)) {
-        if (!(CONFIG_KEYS as string[]).includes(key) && !(SECRET_KEYS as readonly string[]).includes(key)) {
+        if (
+            !(CONFIG_KEYS as string[]).includes(key) &&
+            !(SECRET_KEYS as readonly string[]).includes(key)
+        ) {
             problems.push(
                 `ouvroir:${key} is not a setting of this program (misspelt?); known keys: ${CONFIG_KEYS.join(", ")}.`,
             );
@@ -322,7 +332,12 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         problems.push(`ouvroir:existingNetwork must be an object {networkId, subnetId} or {}.`);
     } else if (Object.keys(v.existingNetwork).length > 0) {
         const { networkId, subnetId } = v.existingNetwork;
-        if (typeof networkId !== "string" || typeof subnetId !== "string" || !networkId || !subnetId) {
+        if (
+            typeof networkId !== "string" ||
+            typeof subnetId !== "string" ||
+            !networkId ||
+            !subnetId
+        ) {
             problems.push(
                 `ouvroir:existingNetwork needs both networkId and subnetId (openstack network list; openstack subnet list), or {} to create a network.`,
             );
@@ -333,15 +348,22 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const privateCidr = String(v.privateCidr);
     const pc = parseCidr(privateCidr);
     if (!pc || pc.version !== 4) {
-        problems.push(`ouvroir:privateCidr "${privateCidr}" is not an IPv4 CIDR such as 10.20.0.0/24.`);
+        problems.push(
+            `ouvroir:privateCidr "${privateCidr}" is not an IPv4 CIDR such as 10.20.0.0/24.`,
+        );
     } else if (pc.hostBitsSet) {
-        problems.push(`ouvroir:privateCidr "${privateCidr}" has host bits set: did you mean ${pc.canonical}?`);
+        problems.push(
+            `ouvroir:privateCidr "${privateCidr}" has host bits set: did you mean ${pc.canonical}?`,
+        );
     } else if (pc.prefix > 28) {
-        problems.push(`ouvroir:privateCidr "${privateCidr}" is too small for the stack: use a /24 to /28.`);
+        problems.push(
+            `ouvroir:privateCidr "${privateCidr}" is too small for the stack: use a /24 to /28.`,
+        );
     }
     const dnsServers = strings("dnsServers", v.dnsServers, problems);
     for (const d of dnsServers) {
-        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(d)) problems.push(`ouvroir:dnsServers entry "${d}" is not an IPv4 address.`);
+        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(d))
+            problems.push(`ouvroir:dnsServers entry "${d}" is not an IPv4 address.`);
     }
 
     // Access
@@ -349,9 +371,13 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     for (const c of adminCidrs) {
         const parsed = parseCidr(c);
         if (!parsed) {
-            problems.push(`ouvroir:adminCidrs entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`);
+            problems.push(
+                `ouvroir:adminCidrs entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`,
+            );
         } else if (parsed.hostBitsSet) {
-            problems.push(`ouvroir:adminCidrs entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`);
+            problems.push(
+                `ouvroir:adminCidrs entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`,
+            );
         } else if (parsed.prefix === 0 && production) {
             problems.push(
                 `ouvroir:adminCidrs entry "${c}" opens SSH to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
@@ -359,17 +385,28 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         }
     }
     if (adminCidrs.length === 0 && production) {
-        problems.push(`ouvroir:adminCidrs is empty: nobody could reach the bastion; add your institution's range (pulumi config set --path 'ouvroir:adminCidrs[0]' 132.204.0.0/16).`);
+        problems.push(
+            `ouvroir:adminCidrs is empty: nobody could reach the bastion; add your institution's range (pulumi config set --path 'ouvroir:adminCidrs[0]' 132.204.0.0/16).`,
+        );
     }
     const sshPublicKeys = strings("sshPublicKeys", v.sshPublicKeys, problems);
     if (sshPublicKeys.length === 0) {
-        problems.push(`ouvroir:sshPublicKeys is empty: add the operators' public keys (pulumi config set --path 'ouvroir:sshPublicKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)").`);
+        problems.push(
+            `ouvroir:sshPublicKeys is empty: add the operators' public keys (pulumi config set --path 'ouvroir:sshPublicKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)").`,
+        );
     }
     for (const k of sshPublicKeys) {
-        if (!/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k.trim())) {
-            problems.push(`ouvroir:sshPublicKeys entry "${k.slice(0, 30)}…" is not an OpenSSH public key (the one line of ~/.ssh/id_ed25519.pub).`);
+        if (
+            !/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k.trim())
+        ) {
+            problems.push(
+                `ouvroir:sshPublicKeys entry "${k.slice(0, 30)}…" is not an OpenSSH public key (the one line of ~/.ssh/id_ed25519.pub).`,
+            );
         }
-        if (/PRIVATE KEY/.test(k)) problems.push(`ouvroir:sshPublicKeys holds a PRIVATE key: remove it now and rotate that key.`);
+        if (/PRIVATE KEY/.test(k))
+            problems.push(
+                `ouvroir:sshPublicKeys holds a PRIVATE key: remove it now and rotate that key.`,
+            );
     }
     const adminUser = String(v.adminUser);
 
@@ -383,7 +420,9 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         try {
             new RegExp(pattern);
         } catch {
-            problems.push(`ouvroir:image.namePattern "${pattern}" is not a valid regular expression.`);
+            problems.push(
+                `ouvroir:image.namePattern "${pattern}" is not a valid regular expression.`,
+            );
         }
         image = {
             id: typeof id === "string" && id ? id : undefined,
@@ -393,13 +432,17 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     }
     const bootVolumeGb = positiveInt("bootVolumeGb", v.bootVolumeGb, problems, 20);
     if (bootVolumeGb < 10) {
-        problems.push(`ouvroir:bootVolumeGb is ${bootVolumeGb}: a Debian image with the services needs at least 10 GB (20 recommended).`);
+        problems.push(
+            `ouvroir:bootVolumeGb is ${bootVolumeGb}: a Debian image with the services needs at least 10 GB (20 recommended).`,
+        );
     }
     const volumeTypes = strings("volumeTypes", v.volumeTypes, problems);
     const defaultVolumeType = volumeTypes[0] ?? "";
     const checkType = (key: string, t: string): void => {
         if (volumeTypes.length > 0 && !volumeTypes.includes(t)) {
-            problems.push(`ouvroir:${key} "${t}" is not a volume type of this cloud; choose one of ${volumeTypes.join(", ")} (openstack volume type list), or add it to ouvroir:volumeTypes.`);
+            problems.push(
+                `ouvroir:${key} "${t}" is not a volume type of this cloud; choose one of ${volumeTypes.join(", ")} (openstack volume type list), or add it to ouvroir:volumeTypes.`,
+            );
         }
     };
 
@@ -408,8 +451,16 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         problems.push(`ouvroir:flavors must map flavor names to {vcpus, ramGb}.`);
     } else {
         for (const [name, f] of Object.entries(v.flavors)) {
-            if (!isObject(f) || typeof f.vcpus !== "number" || typeof f.ramGb !== "number" || f.vcpus <= 0 || f.ramGb <= 0) {
-                problems.push(`ouvroir:flavors.${name} must be {vcpus: <n>, ramGb: <n>} with positive numbers.`);
+            if (
+                !isObject(f) ||
+                typeof f.vcpus !== "number" ||
+                typeof f.ramGb !== "number" ||
+                f.vcpus <= 0 ||
+                f.ramGb <= 0
+            ) {
+                problems.push(
+                    `ouvroir:flavors.${name} must be {vcpus: <n>, ramGb: <n>} with positive numbers.`,
+                );
             } else {
                 flavors[name] = { vcpus: f.vcpus, ramGb: f.ramGb };
             }
@@ -419,15 +470,21 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     // Roles
     const roles: Partial<Record<RoleName, RoleConfig>> = {};
     if (!isObject(v.roles)) {
-        problems.push(`ouvroir:roles must map role names (${ROLE_NAMES.join(", ")}) to their settings.`);
+        problems.push(
+            `ouvroir:roles must map role names (${ROLE_NAMES.join(", ")}) to their settings.`,
+        );
     } else {
         for (const key of Object.keys(v.roles)) {
             if (!isRoleName(key)) {
-                problems.push(`ouvroir:roles.${key} is not a role; roles are ${ROLE_NAMES.join(", ")}.`);
+                problems.push(
+                    `ouvroir:roles.${key} is not a role; roles are ${ROLE_NAMES.join(", ")}.`,
+                );
             }
         }
         if (!("web" in v.roles)) {
-            problems.push(`ouvroir:roles must include web: it is the only public entry and the SSH bastion.`);
+            problems.push(
+                `ouvroir:roles must include web: it is the only public entry and the SSH bastion.`,
+            );
         }
         for (const role of ROLE_NAMES) {
             if (!(role in v.roles)) continue;
@@ -438,29 +495,52 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                 continue;
             }
             for (const k of Object.keys(rc)) {
-                if (!["flavor", "dataVolumeGb", "dataVolumeType", "existingDataVolumeId"].includes(k)) {
-                    problems.push(`ouvroir:roles.${role}.${k} is not a role setting; use flavor, dataVolumeGb, dataVolumeType or existingDataVolumeId.`);
+                if (
+                    !["flavor", "dataVolumeGb", "dataVolumeType", "existingDataVolumeId"].includes(
+                        k,
+                    )
+                ) {
+                    problems.push(
+                        `ouvroir:roles.${role}.${k} is not a role setting; use flavor, dataVolumeGb, dataVolumeType or existingDataVolumeId.`,
+                    );
                 }
             }
             const flavor = typeof rc.flavor === "string" ? rc.flavor : spec.defaultFlavor;
             const size = flavorSize(flavor, flavors);
             if (!size) {
-                problems.push(`ouvroir:roles.${role}.flavor "${flavor}" is unknown: use an Alliance flavor such as ${spec.defaultFlavor} (openstack flavor list), or declare its size in ouvroir:flavors.`);
+                problems.push(
+                    `ouvroir:roles.${role}.flavor "${flavor}" is unknown: use an Alliance flavor such as ${spec.defaultFlavor} (openstack flavor list), or declare its size in ouvroir:flavors.`,
+                );
             } else {
                 if (size.kind === "compute") {
-                    problems.push(`ouvroir:roles.${role}.flavor "${flavor}" is a compute flavor (one-month lifetime on RAS): services need a persistent p flavor such as ${spec.defaultFlavor}.`);
+                    problems.push(
+                        `ouvroir:roles.${role}.flavor "${flavor}" is a compute flavor (one-month lifetime on RAS): services need a persistent p flavor such as ${spec.defaultFlavor}.`,
+                    );
                 }
                 if (size.vcpus < spec.minVcpus || size.ramGb < spec.minRamGb) {
-                    problems.push(`ouvroir:roles.${role}.flavor "${flavor}" (${size.vcpus} vCPU, ${size.ramGb} GB) is below the ${role} role's minimum of ${spec.minVcpus} vCPU and ${spec.minRamGb} GB: use ${spec.defaultFlavor} or larger.`);
+                    problems.push(
+                        `ouvroir:roles.${role}.flavor "${flavor}" (${size.vcpus} vCPU, ${size.ramGb} GB) is below the ${role} role's minimum of ${spec.minVcpus} vCPU and ${spec.minRamGb} GB: use ${spec.defaultFlavor} or larger.`,
+                    );
                 }
             }
-            const dataVolumeGb = positiveInt(`roles.${role}.dataVolumeGb`, rc.dataVolumeGb ?? spec.defaultDataVolumeGb, problems, spec.defaultDataVolumeGb);
-            const dataVolumeType = typeof rc.dataVolumeType === "string" ? rc.dataVolumeType : defaultVolumeType;
+            const dataVolumeGb = positiveInt(
+                `roles.${role}.dataVolumeGb`,
+                rc.dataVolumeGb ?? spec.defaultDataVolumeGb,
+                problems,
+                spec.defaultDataVolumeGb,
+            );
+            const dataVolumeType =
+                typeof rc.dataVolumeType === "string" ? rc.dataVolumeType : defaultVolumeType;
             checkType(`roles.${role}.dataVolumeType`, dataVolumeType);
             let existingDataVolumeId: string | undefined;
             if (rc.existingDataVolumeId !== undefined) {
-                if (typeof rc.existingDataVolumeId !== "string" || !UUID.test(rc.existingDataVolumeId)) {
-                    problems.push(`ouvroir:roles.${role}.existingDataVolumeId ${JSON.stringify(rc.existingDataVolumeId)} is not a Cinder volume id (a UUID from openstack volume list).`);
+                if (
+                    typeof rc.existingDataVolumeId !== "string" ||
+                    !UUID.test(rc.existingDataVolumeId)
+                ) {
+                    problems.push(
+                        `ouvroir:roles.${role}.existingDataVolumeId ${JSON.stringify(rc.existingDataVolumeId)} is not a Cinder volume id (a UUID from openstack volume list).`,
+                    );
                 } else {
                     existingDataVolumeId = rc.existingDataVolumeId;
                 }
@@ -472,7 +552,9 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     // Sites
     const publicHostname = String(v.publicHostname);
     if (publicHostname && !DOMAIN.test(publicHostname)) {
-        problems.push(`ouvroir:publicHostname "${publicHostname}" is not a DNS name such as ouvroir.umontreal.ca.`);
+        problems.push(
+            `ouvroir:publicHostname "${publicHostname}" is not a DNS name such as ouvroir.umontreal.ca.`,
+        );
     }
     const letsencryptEmail = String(v.letsencryptEmail) || undefined;
     if (letsencryptEmail && !/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(letsencryptEmail)) {
@@ -491,35 +573,64 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                 return;
             }
             const name = s.name;
-            if (!NAME.test(name)) problems.push(`${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`);
-            if (names.has(name)) problems.push(`${at}.name "${name}" is a duplicate site name: each site needs its own name (it names the vhost file and directory).`);
+            if (!NAME.test(name))
+                problems.push(
+                    `${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`,
+                );
+            if (names.has(name))
+                problems.push(
+                    `${at}.name "${name}" is a duplicate site name: each site needs its own name (it names the vhost file and directory).`,
+                );
             names.add(name);
-            const ds = Array.isArray(s.domains) ? s.domains.filter((d): d is string => typeof d === "string") : [];
-            if (ds.length === 0) problems.push(`${at}.domains is empty: list the host names the site answers to.`);
+            const ds = Array.isArray(s.domains)
+                ? s.domains.filter((d): d is string => typeof d === "string")
+                : [];
+            if (ds.length === 0)
+                problems.push(`${at}.domains is empty: list the host names the site answers to.`);
             for (const d of ds) {
                 if (!DOMAIN.test(d)) problems.push(`${at}.domains entry "${d}" is not a DNS name.`);
                 const other = domains.get(d);
-                if (other !== undefined && other !== name) problems.push(`${at}.domains entry "${d}" is already served by site "${other}".`);
+                if (other !== undefined && other !== name)
+                    problems.push(
+                        `${at}.domains entry "${d}" is already served by site "${other}".`,
+                    );
                 domains.set(d, name);
             }
-            const kind = oneOf(`sites[${i}].kind`, s.kind, ["static", "proxy", "php"] as const, problems);
+            const kind = oneOf(
+                `sites[${i}].kind`,
+                s.kind,
+                ["static", "proxy", "php"] as const,
+                problems,
+            );
             let upstreamRole: RoleName | undefined;
             let upstreamPort: number | undefined;
             if (kind === "proxy") {
-                if (typeof s.upstreamRole !== "string" || !isRoleName(s.upstreamRole) || s.upstreamRole === "web") {
-                    problems.push(`${at}.upstreamRole ${JSON.stringify(s.upstreamRole)}: a proxy site needs the private role it forwards to (xmldb, iiif, app or sandbox).`);
+                if (
+                    typeof s.upstreamRole !== "string" ||
+                    !isRoleName(s.upstreamRole) ||
+                    s.upstreamRole === "web"
+                ) {
+                    problems.push(
+                        `${at}.upstreamRole ${JSON.stringify(s.upstreamRole)}: a proxy site needs the private role it forwards to (xmldb, iiif, app or sandbox).`,
+                    );
                 } else {
                     upstreamRole = s.upstreamRole;
                     if (isObject(v.roles) && !(upstreamRole in v.roles)) {
-                        problems.push(`${at}.upstreamRole "${upstreamRole}" is not deployed in this stack: add it to ouvroir:roles or choose a deployed role.`);
+                        problems.push(
+                            `${at}.upstreamRole "${upstreamRole}" is not deployed in this stack: add it to ouvroir:roles or choose a deployed role.`,
+                        );
                     }
                     const port = Number(s.upstreamPort);
                     const open = ROLES[upstreamRole].ports.some(
                         (p) => p.from === "web" && port >= p.port && port <= (p.portMax ?? p.port),
                     );
                     if (!open) {
-                        const allowed = ROLES[upstreamRole].ports.filter((p) => p.from === "web").map((p) => (p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`));
-                        problems.push(`${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port the ${upstreamRole} role opens to the web server; use ${allowed.join(" or ")}.`);
+                        const allowed = ROLES[upstreamRole].ports
+                            .filter((p) => p.from === "web")
+                            .map((p) => (p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`));
+                        problems.push(
+                            `${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port the ${upstreamRole} role opens to the web server; use ${allowed.join(" or ")}.`,
+                        );
                     } else {
                         upstreamPort = port;
                     }
@@ -532,7 +643,9 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     // Researchers
     const researchers: Researcher[] = [];
     if (!Array.isArray(v.researchers)) {
-        problems.push(`ouvroir:researchers must be a list of {name, sshPublicKeys, cpuPercent, memoryMiB}.`);
+        problems.push(
+            `ouvroir:researchers must be a list of {name, sshPublicKeys, cpuPercent, memoryMiB}.`,
+        );
     } else {
         const seen = new Set<string>();
         v.researchers.forEach((r: unknown, i: number) => {
@@ -542,39 +655,64 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                 return;
             }
             if (!NAME.test(r.name) || ["root", "debian", adminUser].includes(r.name)) {
-                problems.push(`${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not root or the admin user.`);
+                problems.push(
+                    `${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not root or the admin user.`,
+                );
             }
-            if (seen.has(r.name)) problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
+            if (seen.has(r.name))
+                problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
             seen.add(r.name);
             const keys = strings(`researchers[${i}].sshPublicKeys`, r.sshPublicKeys, problems);
             const cpuPercent = Number(r.cpuPercent ?? 100);
             const memoryMiB = Number(r.memoryMiB ?? 2048);
-            if (!Number.isInteger(cpuPercent) || cpuPercent <= 0) problems.push(`${at}.cpuPercent must be a positive whole number (100 = one core).`);
-            if (!Number.isInteger(memoryMiB) || memoryMiB < 256) problems.push(`${at}.memoryMiB must be a whole number of MiB, at least 256.`);
+            if (!Number.isInteger(cpuPercent) || cpuPercent <= 0)
+                problems.push(`${at}.cpuPercent must be a positive whole number (100 = one core).`);
+            if (!Number.isInteger(memoryMiB) || memoryMiB < 256)
+                problems.push(`${at}.memoryMiB must be a whole number of MiB, at least 256.`);
             researchers.push({ name: r.name, sshPublicKeys: keys, cpuPercent, memoryMiB });
         });
         if (researchers.length > 0 && isObject(v.roles) && !("sandbox" in v.roles)) {
-            problems.push(`ouvroir:researchers is set but the sandbox role is not deployed: add sandbox to ouvroir:roles.`);
+            problems.push(
+                `ouvroir:researchers is set but the sandbox role is not deployed: add sandbox to ouvroir:roles.`,
+            );
         }
     }
 
     const sqlEngine = oneOf("sqlEngine", v.sqlEngine, ["mariadb", "postgresql"] as const, problems);
-    const packageSource = oneOf("packageSource", v.packageSource, ["upstream", "debian"] as const, problems);
+    const packageSource = oneOf(
+        "packageSource",
+        v.packageSource,
+        ["upstream", "debian"] as const,
+        problems,
+    );
 
     // Downloads: each overrides the default entry by entry.
-    const downloads = { ...DEFAULTS.downloads } as Record<"cantaloupe" | "basex" | "julia" | "saxon", Download>;
+    const downloads = { ...DEFAULTS.downloads } as Record<
+        "cantaloupe" | "basex" | "julia" | "saxon",
+        Download
+    >;
     if (!isObject(v.downloads)) {
-        problems.push(`ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon.`);
+        problems.push(
+            `ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon.`,
+        );
     } else {
         for (const [name, d] of Object.entries(v.downloads)) {
             if (!(name in DEFAULTS.downloads)) {
-                problems.push(`ouvroir:downloads.${name} is not a download of this program; known: ${Object.keys(DEFAULTS.downloads).join(", ")}.`);
+                problems.push(
+                    `ouvroir:downloads.${name} is not a download of this program; known: ${Object.keys(DEFAULTS.downloads).join(", ")}.`,
+                );
                 continue;
             }
             const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
             const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
-            if (!/^https:\/\//.test(merged.url)) problems.push(`ouvroir:downloads.${name}.url must be an https:// URL (a mirror is fine).`);
-            if (merged.sha256 && !SHA256.test(merged.sha256)) problems.push(`ouvroir:downloads.${name}.sha256 must be 64 hexadecimal characters (sha256sum of the file).`);
+            if (!/^https:\/\//.test(merged.url))
+                problems.push(
+                    `ouvroir:downloads.${name}.url must be an https:// URL (a mirror is fine).`,
+                );
+            if (merged.sha256 && !SHA256.test(merged.sha256))
+                problems.push(
+                    `ouvroir:downloads.${name}.sha256 must be 64 hexadecimal characters (sha256sum of the file).`,
+                );
             downloads[name as keyof typeof downloads] = merged;
         }
     }
@@ -587,14 +725,19 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         }
         for (const n of needed) {
             if (!SHA256.test(downloads[n].sha256)) {
-                problems.push(`ouvroir:downloads.${n}.sha256 is missing: every upstream download is verified; set it to the sha256sum of ${downloads[n].url} (or use packageSource: debian).`);
+                problems.push(
+                    `ouvroir:downloads.${n}.sha256 is missing: every upstream download is verified; set it to the sha256sum of ${downloads[n].url} (or use packageSource: debian).`,
+                );
             }
         }
     }
 
     const rebuild: RoleName[] = [];
     for (const r of strings("rebuild", v.rebuild, problems)) {
-        if (!isRoleName(r)) problems.push(`ouvroir:rebuild entry "${r}" is not a role; roles are ${ROLE_NAMES.join(", ")}.`);
+        if (!isRoleName(r))
+            problems.push(
+                `ouvroir:rebuild entry "${r}" is not a role; roles are ${ROLE_NAMES.join(", ")}.`,
+            );
         else rebuild.push(r);
     }
 
@@ -604,7 +747,9 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     } else {
         for (const [k, n] of Object.entries(v.allocation)) {
             if (!(k in RAS_ALLOCATION)) {
-                problems.push(`ouvroir:allocation.${k} is not a quota this program counts; known: ${Object.keys(RAS_ALLOCATION).join(", ")}.`);
+                problems.push(
+                    `ouvroir:allocation.${k} is not a quota this program counts; known: ${Object.keys(RAS_ALLOCATION).join(", ")}.`,
+                );
             } else if (typeof n !== "number" || !(n >= 0)) {
                 problems.push(`ouvroir:allocation.${k} must be a number ≥ 0.`);
             } else {
@@ -617,19 +762,36 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
 
     let backup: BackupSettings | undefined;
     if (!isObject(v.backup)) {
-        problems.push(`ouvroir:backup must be an object {endpoint, bucket, ...} or {} for no backups.`);
+        problems.push(
+            `ouvroir:backup must be an object {endpoint, bucket, ...} or {} for no backups.`,
+        );
     } else if (Object.keys(v.backup).length > 0) {
         const b = v.backup;
-        const known = ["endpoint", "bucket", "onCalendar", "keepDaily", "keepWeekly", "keepMonthly"];
+        const known = [
+            "endpoint",
+            "bucket",
+            "onCalendar",
+            "keepDaily",
+            "keepWeekly",
+            "keepMonthly",
+        ];
         for (const k of Object.keys(b)) {
-            if (!known.includes(k)) problems.push(`ouvroir:backup.${k} is not a backup setting; use ${known.join(", ")}.`);
+            if (!known.includes(k))
+                problems.push(
+                    `ouvroir:backup.${k} is not a backup setting; use ${known.join(", ")}.`,
+                );
         }
         const endpoint = String(b.endpoint ?? "");
         const bucket = String(b.bucket ?? "");
         if (!/^https?:\/\/[^/\s]+$/.test(endpoint)) {
-            problems.push(`ouvroir:backup.endpoint "${endpoint}" must be the S3 endpoint URL without a path, e.g. https://object-arbutus.alliancecan.ca.`);
+            problems.push(
+                `ouvroir:backup.endpoint "${endpoint}" must be the S3 endpoint URL without a path, e.g. https://object-arbutus.alliancecan.ca.`,
+            );
         }
-        if (!/^[a-z0-9][a-z0-9.-]{2,62}$/.test(bucket)) problems.push(`ouvroir:backup.bucket "${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots, dashes).`);
+        if (!/^[a-z0-9][a-z0-9.-]{2,62}$/.test(bucket))
+            problems.push(
+                `ouvroir:backup.bucket "${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots, dashes).`,
+            );
         const keep = (k: string, d: number): number => {
             const n = b[k] ?? d;
             if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
@@ -640,10 +802,15 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         };
         for (const secret of ["backupAccessKeyId", "backupSecretAccessKey"]) {
             if (raw[secret] === undefined && day2) {
-                problems.push(`ouvroir:${secret} is not set: backups need the bucket's keys (openstack ec2 credentials create on Arbutus; pulumi config set --secret ouvroir:${secret} ...).`);
+                problems.push(
+                    `ouvroir:${secret} is not set: backups need the bucket's keys (openstack ec2 credentials create on Arbutus; pulumi config set --secret ouvroir:${secret} ...).`,
+                );
             }
         }
-        if (!day2) problems.push(`ouvroir:backup needs ouvroir:day2: true (backups are installed by the day-2 step, which carries their secrets).`);
+        if (!day2)
+            problems.push(
+                `ouvroir:backup needs ouvroir:day2: true (backups are installed by the day-2 step, which carries their secrets).`,
+            );
         backup = {
             endpoint,
             bucket,
@@ -747,7 +914,11 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 /** Pure: the quota lines over the allocation, as messages naming the key and the fix. */
-export function quotaProblems(total: Usage, allocation: Allocation, stacks: readonly string[]): string[] {
+export function quotaProblems(
+    total: Usage,
+    allocation: Allocation,
+    stacks: readonly string[],
+): string[] {
     return QUOTA_ROWS.filter(({ key }) => total[key] > allocation[key]).map(
         ({ key, label }) =>
             `over quota: ${stacks.join(" + ")} need ${total[key]} ${label}, the allocation (ouvroir:allocation.${key}) is ${allocation[key]}. ` +
@@ -769,10 +940,19 @@ export function formatQuotaTable(
         }),
         String(allocation[key]),
     ]);
-    const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
+    const widths = header.map((_, i) =>
+        Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)),
+    );
     const line = (cells: string[]): string =>
-        "| " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ") + " |";
-    const rule = "|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
+        "| " +
+        cells
+            .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+            .join(" | ") +
+        " |";
+    const rule =
+        "|" +
+        widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") +
+        "|";
     return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
@@ -807,7 +987,9 @@ export function shrinkProblems(
 /** Reads a stack file (`Pulumi.<stack>.yaml`) into raw values without the namespace. */
 export function readStackFile(dir: string, stack: string): RawConfig {
     const file = path.join(dir, `Pulumi.${stack}.yaml`);
-    const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as {
+        config?: Record<string, unknown>;
+    };
     const raw: RawConfig = {};
     for (const [k, val] of Object.entries(doc.config ?? {})) {
         const [ns, key] = k.includes(":") ? k.split(":", 2) : [PROJECT, k];
@@ -819,9 +1001,15 @@ export function readStackFile(dir: string, stack: string): RawConfig {
 export interface LoadedConfig {
     readonly config: StackConfig;
     /** Secret config values, still secret (Outputs); absent when not set. */
-    readonly secrets?: Readonly<Partial<Record<(typeof SECRET_KEYS)[number], import("@pulumi/pulumi").Output<string>>>>;
+    readonly secrets?: Readonly<
+        Partial<Record<(typeof SECRET_KEYS)[number], import("@pulumi/pulumi").Output<string>>>
+    >;
     /** This stack and the stacks sharing its allocation, with their usage. */
-    readonly quota: { readonly columns: { name: string; usage: Usage }[]; readonly total: Usage; readonly table: string };
+    readonly quota: {
+        readonly columns: { name: string; usage: Usage }[];
+        readonly total: Usage;
+        readonly table: string;
+    };
 }
 
 /**
@@ -841,9 +1029,13 @@ export function checkStack(stack: string, raw: RawConfig, projectDir: string): L
             otherCfg = parseStackConfig(other, otherRaw);
         } catch (e) {
             const why = e instanceof ConfigError ? e.problems.join("; ") : String(e);
-            throw new ConfigError(stack, [`ouvroir:sharesAllocationWith names "${other}", whose Pulumi.${other}.yaml cannot be read or is invalid: ${why}`]);
+            throw new ConfigError(stack, [
+                `ouvroir:sharesAllocationWith names "${other}", whose Pulumi.${other}.yaml cannot be read or is invalid: ${why}`,
+            ]);
         }
-        const differs = QUOTA_ROWS.filter(({ key }) => otherCfg.allocation[key] !== config.allocation[key]);
+        const differs = QUOTA_ROWS.filter(
+            ({ key }) => otherCfg.allocation[key] !== config.allocation[key],
+        );
         if (differs.length > 0) {
             throw new ConfigError(stack, [
                 `ouvroir:allocation differs from Pulumi.${other}.yaml (${differs.map((d) => d.key).join(", ")}), which shares it: one OpenStack project has one allocation; make them equal.`,
@@ -853,7 +1045,10 @@ export function checkStack(stack: string, raw: RawConfig, projectDir: string): L
     }
     const total = columns.map((c) => c.usage).reduce(addUsage);
     const names = columns.map((c) => c.name);
-    const table = formatQuotaTable(columns.length > 1 ? [...columns, { name: "total", usage: total }] : columns, config.allocation);
+    const table = formatQuotaTable(
+        columns.length > 1 ? [...columns, { name: "total", usage: total }] : columns,
+        config.allocation,
+    );
     const over = quotaProblems(total, config.allocation, names);
     if (over.length > 0) throw new ConfigError(stack, over);
     return { config, quota: { columns, total, table } };
@@ -880,7 +1075,8 @@ export function loadStackConfig(): LoadedConfig {
         const text = cfg.get(key);
         if (text !== undefined) raw[key] = parseConfigText(text);
     }
-    const secret = (key: (typeof SECRET_KEYS)[number]) => (keys.has(key) ? cfg.requireSecret(key) : undefined);
+    const secret = (key: (typeof SECRET_KEYS)[number]) =>
+        keys.has(key) ? cfg.requireSecret(key) : undefined;
     return {
         ...checkStack(pulumi.getStack(), raw, process.cwd()),
         secrets: {

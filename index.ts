@@ -20,7 +20,9 @@ async function main(): Promise<Record<string, unknown>> {
     const shrink = shrinkProblems(cfg, await deployedDataVolumeSizes());
     if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
     if (cfg.protectData && !cfg.backup) {
-        void pulumi.log.warn("ouvroir:backup is not set: this protected stack has no off-site backup (docs/backup.md).");
+        void pulumi.log.warn(
+            "ouvroir:backup is not set: this protected stack has no off-site backup (docs/backup.md).",
+        );
     }
 
     const network = new PrivateNetwork("network", {
@@ -63,7 +65,11 @@ async function main(): Promise<Record<string, unknown>> {
             },
             adminCidrs: cfg.adminCidrs,
             dataVolume: ROLES[role].stateful
-                ? { sizeGb: rc.dataVolumeGb, volumeType: rc.dataVolumeType, existingId: rc.existingDataVolumeId }
+                ? {
+                      sizeGb: rc.dataVolumeGb,
+                      volumeType: rc.dataVolumeType,
+                      existingId: rc.existingDataVolumeId,
+                  }
                 : undefined,
             userData,
             protectData: cfg.protectData,
@@ -111,9 +117,14 @@ async function main(): Promise<Record<string, unknown>> {
     return {
         endpoints: publicIp.apply((ip) => endpoints(cfg.publicHostname, ip, deployed, cfg.sites)),
         bastion: publicIp,
-        privateIps: pulumi.all(Object.fromEntries(privateHosts.map((h) => [h.role, h.vm.privateIp]))),
+        privateIps: pulumi.all(
+            Object.fromEntries(privateHosts.map((h) => [h.role, h.vm.privateIp])),
+        ),
         sshConfig: pulumi
-            .all([publicIp, pulumi.all(privateHosts.filter((h) => h.role !== "web").map((h) => h.vm.privateIp))])
+            .all([
+                publicIp,
+                pulumi.all(privateHosts.filter((h) => h.role !== "web").map((h) => h.vm.privateIp)),
+            ])
             .apply(([ip, ips]) =>
                 sshConfig(
                     cfg.adminUser,
@@ -125,11 +136,15 @@ async function main(): Promise<Record<string, unknown>> {
             ),
         quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
         dataVolumeSizes: Object.fromEntries(
-            deployed.filter((r) => vms[r]?.dataVolumeGb !== undefined).map((r) => [r, vms[r]?.dataVolumeGb]),
+            deployed
+                .filter((r) => vms[r]?.dataVolumeGb !== undefined)
+                .map((r) => [r, vms[r]?.dataVolumeGb]),
         ),
         dataVolumeIds: pulumi.all(
             Object.fromEntries(
-                deployed.filter((r) => vms[r]?.dataVolumeId).map((r) => [r, vms[r]?.dataVolumeId as pulumi.Output<string>]),
+                deployed
+                    .filter((r) => vms[r]?.dataVolumeId)
+                    .map((r) => [r, vms[r]?.dataVolumeId as pulumi.Output<string>]),
             ),
         ),
     };

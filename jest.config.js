@@ -2,7 +2,11 @@
 // real qemu guests (npm run test:vm); `integration` drives a real Pulumi engine against a local
 // OpenStack (npm run test:integration).
 const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] };
-const common = { testEnvironment: "node", transform: tsJest, moduleFileExtensions: ["ts", "js", "json"] };
+const common = {
+    testEnvironment: "node",
+    transform: tsJest,
+    moduleFileExtensions: ["ts", "js", "json"],
+};
 
 module.exports = {
     projects: [

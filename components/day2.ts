@@ -27,14 +27,23 @@ export interface Day2Spec {
 export const DAY2: Readonly<Record<RoleName, Day2Spec>> = {
     web: {
         files: /^\/etc\/nginx\/sites-available\/[^/]+\.conf$|^\/etc\/ouvroir\/sites$/,
-        prune: { dir: "/etc/nginx/sites-available", suffix: ".conf", alsoIn: "/etc/nginx/sites-enabled" },
+        prune: {
+            dir: "/etc/nginx/sites-available",
+            suffix: ".conf",
+            alsoIn: "/etc/nginx/sites-enabled",
+        },
         hooks: ["/usr/local/sbin/ouvroir-web-setup"],
         secrets: [],
     },
     xmldb: {
         files: /^$/,
         hooks: ["systemctl restart basex.service"],
-        secrets: [{ name: "basexAdminPassword", path: `${ROLES.xmldb.dataMountPoint}/basex/admin-password` }],
+        secrets: [
+            {
+                name: "basexAdminPassword",
+                path: `${ROLES.xmldb.dataMountPoint}/basex/admin-password`,
+            },
+        ],
     },
     iiif: { files: /^$/, hooks: [], secrets: [] },
     app: { files: /^$/, hooks: [], secrets: [] },
@@ -71,7 +80,9 @@ export function renderDay2Script(
         "umask 022",
     ];
     if (spec.prune) {
-        const keep = files.filter((f) => f.path.startsWith(spec.prune?.dir + "/")).map((f) => f.path.split("/").pop() as string);
+        const keep = files
+            .filter((f) => f.path.startsWith(spec.prune?.dir + "/"))
+            .map((f) => f.path.split("/").pop() as string);
         lines.push(
             `for f in ${spec.prune.dir}/*${spec.prune.suffix}; do`,
             `    [[ -e "$f" ]] || continue`,
@@ -107,7 +118,8 @@ export function renderDay2Script(
     }
     for (const s of spec.secrets) {
         const value = secrets[s.name];
-        if (value === undefined) throw new Error(`day-2 of ${input.role}: secret ${s.name} missing`);
+        if (value === undefined)
+            throw new Error(`day-2 of ${input.role}: secret ${s.name} missing`);
         lines.push(
             `install -d -m 0750 ${q(s.path.replace(/\/[^/]+$/, ""))}`,
             `(umask 077 && printf '%s' ${q(value)} > ${q(s.path)}.ouvroir-new && mv -f ${q(s.path)}.ouvroir-new ${q(s.path)})`,
@@ -115,7 +127,14 @@ export function renderDay2Script(
     }
     lines.push(...spec.hooks);
     if (backup && ROLES[input.role].stateful) {
-        lines.push(renderBackupSetup(input.role, input.hostname, backup.settings, backup.secrets).trimEnd());
+        lines.push(
+            renderBackupSetup(
+                input.role,
+                input.hostname,
+                backup.settings,
+                backup.secrets,
+            ).trimEnd(),
+        );
     }
     lines.push(`echo "ouvroir day-2: ${input.role} applied"`);
     return lines.join("\n") + "\n";
@@ -172,24 +191,36 @@ export class RoleDay2 extends pulumi.ComponentResource {
             ...auth,
             dialErrorLimit: 60,
             perDialTimeout: 10,
-            ...(args.bastion !== undefined ? { proxy: { host: args.bastion, ...auth, dialErrorLimit: 60, perDialTimeout: 10 } } : {}),
+            ...(args.bastion !== undefined
+                ? { proxy: { host: args.bastion, ...auth, dialErrorLimit: 60, perDialTimeout: 10 } }
+                : {}),
         };
         const secrets: Record<string, pulumi.Output<string>> = {};
         for (const s of DAY2[args.role].secrets) {
-            secrets[s.name] = new random.RandomPassword(`${name}-${s.name}`, { length: 32, special: false }, parent).result;
+            secrets[s.name] = new random.RandomPassword(
+                `${name}-${s.name}`,
+                { length: 32, special: false },
+                parent,
+            ).result;
         }
         const ready = new command.remote.Command(
             `${name}-ready`,
             { connection, create: WAIT_FOR_CLOUD_INIT, triggers: [args.instanceId] },
             parent,
         );
-        let backup: pulumi.Output<{ settings: BackupSettings; secrets: BackupSecrets } | undefined> = pulumi.output(undefined);
+        let backup: pulumi.Output<
+            { settings: BackupSettings; secrets: BackupSecrets } | undefined
+        > = pulumi.output(undefined);
         if (args.backup && ROLES[args.role].stateful) {
             const settings = args.backup.settings;
             const resticPassword = new random.RandomPassword(
                 `${name}-resticPassword`,
                 { length: 40, special: false },
-                { ...parent, protect: args.protectData ?? true, retainOnDelete: args.protectData ?? true },
+                {
+                    ...parent,
+                    protect: args.protectData ?? true,
+                    retainOnDelete: args.protectData ?? true,
+                },
             ).result;
             backup = pulumi
                 .all([args.backup.accessKeyId, args.backup.secretAccessKey, resticPassword])
@@ -208,7 +239,10 @@ export class RoleDay2 extends pulumi.ComponentResource {
                 create: "sudo bash -s",
                 stdin: pulumi.secret(script),
                 // The hash, not the script, decides re-runs: it changes exactly when the content does.
-                triggers: [args.instanceId, script.apply((s) => createHash("sha256").update(s).digest("hex"))],
+                triggers: [
+                    args.instanceId,
+                    script.apply((s) => createHash("sha256").update(s).digest("hex")),
+                ],
             },
             { ...parent, dependsOn: [ready] },
         );

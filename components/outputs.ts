@@ -7,9 +7,18 @@ export function sshConfig(
     bastion: { readonly name: string; readonly publicIp: string },
     privateHosts: readonly { readonly name: string; readonly ip: string }[],
 ): string {
-    const lines = [`Host ${bastion.name}`, `    HostName ${bastion.publicIp}`, `    User ${adminUser}`];
+    const lines = [
+        `Host ${bastion.name}`,
+        `    HostName ${bastion.publicIp}`,
+        `    User ${adminUser}`,
+    ];
     for (const h of privateHosts) {
-        lines.push(`Host ${h.name}`, `    HostName ${h.ip}`, `    User ${adminUser}`, `    ProxyJump ${bastion.name}`);
+        lines.push(
+            `Host ${h.name}`,
+            `    HostName ${h.ip}`,
+            `    User ${adminUser}`,
+            `    ProxyJump ${bastion.name}`,
+        );
     }
     return lines.join("\n") + "\n";
 }

@@ -7,7 +7,9 @@ import { WebServerVM } from "./webServerVM";
 import { XmlDatabaseVM } from "./xmlDatabaseVM";
 
 /** The component class of each role. */
-export const ROLE_CLASSES: Readonly<Record<RoleName, new (...a: ConstructorParameters<typeof WebServerVM>) => RoleVm>> = {
+export const ROLE_CLASSES: Readonly<
+    Record<RoleName, new (...a: ConstructorParameters<typeof WebServerVM>) => RoleVm>
+> = {
     web: WebServerVM,
     xmldb: XmlDatabaseVM,
     iiif: IiifServerVM,

@@ -82,7 +82,9 @@ export function dataOptions(
         protect: protectData,
         retainOnDelete: protectData,
         // An adopted volume keeps its own name and description: only size and type are managed.
-        ...(existingId ? { import: existingId, ignoreChanges: ["name", "description", "metadata"] } : {}),
+        ...(existingId
+            ? { import: existingId, ignoreChanges: ["name", "description", "metadata"] }
+            : {}),
     };
 }
 
@@ -90,19 +92,39 @@ export function dataOptions(
 export function expandRules(
     ports: readonly PortRule[],
     adminCidrs: readonly string[],
-): { suffix: string; rule: PortRule; ethertype: "IPv4" | "IPv6"; source: { cidr: string } | "bastion" | "private" }[] {
+): {
+    suffix: string;
+    rule: PortRule;
+    ethertype: "IPv4" | "IPv6";
+    source: { cidr: string } | "bastion" | "private";
+}[] {
     const out: ReturnType<typeof expandRules> = [];
     for (const rule of ports) {
         switch (rule.from) {
             case "world":
-                out.push({ suffix: `${rule.name}-v4`, rule, ethertype: "IPv4", source: { cidr: "0.0.0.0/0" } });
-                out.push({ suffix: `${rule.name}-v6`, rule, ethertype: "IPv6", source: { cidr: "::/0" } });
+                out.push({
+                    suffix: `${rule.name}-v4`,
+                    rule,
+                    ethertype: "IPv4",
+                    source: { cidr: "0.0.0.0/0" },
+                });
+                out.push({
+                    suffix: `${rule.name}-v6`,
+                    rule,
+                    ethertype: "IPv6",
+                    source: { cidr: "::/0" },
+                });
                 break;
             case "admin":
                 for (const cidr of adminCidrs) {
                     // The CIDR is the rule's identity: adding or removing one touches only its rule.
                     const id = cidr.replace(/[/:.]/g, "-");
-                    out.push({ suffix: `${rule.name}-${id}`, rule, ethertype: cidr.includes(":") ? "IPv6" : "IPv4", source: { cidr } });
+                    out.push({
+                        suffix: `${rule.name}-${id}`,
+                        rule,
+                        ethertype: cidr.includes(":") ? "IPv6" : "IPv4",
+                        source: { cidr },
+                    });
                 }
                 break;
             case "bastion":
@@ -146,14 +168,18 @@ export class RoleVm extends pulumi.ComponentResource {
         }
         const protectData = args.protectData ?? true;
         this.hostname = instanceName(args.stack, spec.name);
-        const physical = (purpose: string): string => roleResourceName(args.stack, spec.name, purpose);
+        const physical = (purpose: string): string =>
+            roleResourceName(args.stack, spec.name, purpose);
 
         const sg = new openstack.networking.SecGroup(
             `${name}-sg`,
             { name: physical("sg"), description: `${spec.name}: ${spec.description}` },
             parent,
         );
-        for (const { suffix, rule, ethertype, source } of expandRules(spec.ports, args.adminCidrs)) {
+        for (const { suffix, rule, ethertype, source } of expandRules(
+            spec.ports,
+            args.adminCidrs,
+        )) {
             new openstack.networking.SecGroupRule(
                 `${name}-${suffix}`,
                 {
@@ -203,14 +229,12 @@ export class RoleVm extends pulumi.ComponentResource {
 
         this.userDataInput = pulumi
             .all([pulumi.output(args.userData), volume ? volume.id : pulumi.output(undefined)])
-            .apply(
-                ([input, volumeId]): UserDataInput => ({
-                    ...(input as RoleUserData),
-                    role: spec.name,
-                    hostname: this.hostname,
-                    dataVolumeSerial: volumeId ? volumeSerial(volumeId) : undefined,
-                }),
-            );
+            .apply(([input, volumeId]): UserDataInput => ({
+                ...(input as RoleUserData),
+                role: spec.name,
+                hostname: this.hostname,
+                dataVolumeSerial: volumeId ? volumeSerial(volumeId) : undefined,
+            }));
         const userData = this.userDataInput.apply(renderUserData);
 
         const instance = new openstack.compute.Instance(
@@ -248,7 +272,10 @@ export class RoleVm extends pulumi.ComponentResource {
         if (spec.public) {
             const fip = new openstack.networking.FloatingIp(
                 `${name}-fip`,
-                { pool: args.network.externalNetworkName, description: `${this.hostname} public address` },
+                {
+                    pool: args.network.externalNetworkName,
+                    description: `${this.hostname} public address`,
+                },
                 { ...parent, ...dataOptions(protectData) },
             );
             new openstack.networking.FloatingIpAssociate(

@@ -4,7 +4,15 @@
  * only: no cloud, no Pulumi CLI. Exits 1 when the total is over the allocation.
  */
 import * as fs from "fs";
-import { ConfigError, addUsage, formatQuotaTable, parseStackConfig, quotaProblems, quotaUsage, readStackFile } from "../config";
+import {
+    ConfigError,
+    addUsage,
+    formatQuotaTable,
+    parseStackConfig,
+    quotaProblems,
+    quotaUsage,
+    readStackFile,
+} from "../config";
 
 const dir = process.cwd();
 const requested = process.argv.slice(2);
@@ -20,7 +28,9 @@ try {
     const allocation = configs[0]?.allocation;
     if (!allocation) throw new Error("no stack files found");
     const all = columns.length > 1 ? [...columns, { name: "both", usage: total }] : columns;
-    console.log(`Quota: ${stacks.join(" + ")} against the project's allocation (ouvroir:allocation)\n`);
+    console.log(
+        `Quota: ${stacks.join(" + ")} against the project's allocation (ouvroir:allocation)\n`,
+    );
     console.log(formatQuotaTable(all, allocation));
     const over = quotaProblems(total, allocation, stacks);
     if (over.length > 0) {

@@ -41,13 +41,24 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
     // setMocks resolves once the mock monitor is in place; registrations already wait for it.
     void pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+            newResource(args: pulumi.runtime.MockResourceArgs): {
+                id: string;
+                state: Record<string, unknown>;
+            } {
                 const state: Record<string, unknown> = { ...args.inputs };
                 switch (args.type) {
                     case "pulumi:pulumi:StackReference":
-                        return { id: args.name, state: { name: args.name, outputs: current.previousOutputs, secretOutputNames: [] } };
+                        return {
+                            id: args.name,
+                            state: {
+                                name: args.name,
+                                outputs: current.previousOutputs,
+                                secretOutputNames: [],
+                            },
+                        };
                     case "openstack:networking/port:Port":
-                        if (!ipByPort.has(args.name)) ipByPort.set(args.name, `10.20.0.${10 + ipByPort.size}`);
+                        if (!ipByPort.has(args.name))
+                            ipByPort.set(args.name, `10.20.0.${10 + ipByPort.size}`);
                         state.allFixedIps = [ipByPort.get(args.name)];
                         break;
                     case "openstack:networking/floatingIp:FloatingIp":
@@ -62,7 +73,13 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
                     case "openstack:blockstorage/volume:Volume":
                         // A Cinder-like UUID whose first 20 characters are stable per volume.
                         state.id = undefined;
-                        return { id: `0f0e0d0c-${args.name.length.toString().padStart(4, "0")}-4000-8000-${args.name.replace(/[^a-f0-9]/g, "").padEnd(12, "0").slice(0, 12)}`, state };
+                        return {
+                            id: `0f0e0d0c-${args.name.length.toString().padStart(4, "0")}-4000-8000-${args.name
+                                .replace(/[^a-f0-9]/g, "")
+                                .padEnd(12, "0")
+                                .slice(0, 12)}`,
+                            state,
+                        };
                 }
                 return { id: `${args.name}-id`, state };
             },
@@ -75,7 +92,9 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
                     case "openstack:networking/getSubnet:getSubnet":
                         return { id: args.inputs.subnetId, cidr: "192.168.17.0/24" };
                     default:
-                        throw new Error(`unexpected invoke ${args.token} ${JSON.stringify(args.inputs)}`);
+                        throw new Error(
+                            `unexpected invoke ${args.token} ${JSON.stringify(args.inputs)}`,
+                        );
                 }
             },
         },
@@ -119,7 +138,9 @@ export async function runStack<T>(records: Registration[], body: () => Promise<T
 
 /** Resolves an Output in a test. */
 export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
+    return new Promise((resolve) =>
+        pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)),
+    );
 }
 
 /** The recorded resolved inputs of one resource. */
@@ -134,7 +155,10 @@ export function byType(records: readonly Registration[], type: string): Registra
 /** Config of a stack file as Pulumi hands it to the program (`ouvroir:key` → text). */
 export function stackConfigForRuntime(raw: Record<string, unknown>): Record<string, string> {
     return Object.fromEntries(
-        Object.entries(raw).map(([k, v]) => [`ouvroir:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+        Object.entries(raw).map(([k, v]) => [
+            `ouvroir:${k}`,
+            typeof v === "string" ? v : JSON.stringify(v),
+        ]),
     );
 }
 
@@ -152,9 +176,15 @@ export async function runProgram(
     const records: Registration[] = [];
     installMocks(stack, { previousOutputs }, records);
     // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
-    const secrets = { "ouvroir:backupAccessKeyId": "test-access-key", "ouvroir:backupSecretAccessKey": "test-secret-key" };
+    const secrets = {
+        "ouvroir:backupAccessKeyId": "test-access-key",
+        "ouvroir:backupSecretAccessKey": "test-secret-key",
+    };
     pulumi.runtime.setAllConfig(
-        { ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...overrides }), ...secrets },
+        {
+            ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...overrides }),
+            ...secrets,
+        },
         Object.keys(secrets),
     );
     const cwd = process.cwd();
@@ -166,7 +196,9 @@ export async function runProgram(
                 // eslint-disable-next-line @typescript-eslint/no-require-imports
                 exported = require("../index") as Promise<Record<string, unknown>>;
             });
-            return (await valueOf(pulumi.output(await (exported as Promise<Record<string, unknown>>)))) as Record<string, unknown>;
+            return (await valueOf(
+                pulumi.output(await (exported as Promise<Record<string, unknown>>)),
+            )) as Record<string, unknown>;
         });
         return { records, outputs };
     } finally {

@@ -2,7 +2,12 @@
 // Does not prove that OpenStack accepts these inputs (tests/integration) or that the VM works (tests/vm).
 import { DEFAULTS } from "../../config";
 import { ROLES, ROLE_NAMES, RoleName } from "../../components/roles";
-import { PET_IGNORED_PROPERTIES, RoleVmArgs, dataOptions, instanceOptions } from "../../components/roleVm";
+import {
+    PET_IGNORED_PROPERTIES,
+    RoleVmArgs,
+    dataOptions,
+    instanceOptions,
+} from "../../components/roleVm";
 import { ROLE_CLASSES } from "../../components/roleClasses";
 import { Registration, byType, installMocks, resolved, runStack, valueOf } from "../harness";
 
@@ -63,7 +68,10 @@ async function ruleLines(records: Registration[]): Promise<string[]> {
     for (const r of byType(records, T.rule)) {
         const i = await resolved(r);
         const from = i.remoteGroupId ? `group:${i.remoteGroupId}` : String(i.remoteIpPrefix);
-        const range = i.portRangeMin === i.portRangeMax ? `${i.portRangeMin}` : `${i.portRangeMin}-${i.portRangeMax}`;
+        const range =
+            i.portRangeMin === i.portRangeMax
+                ? `${i.portRangeMin}`
+                : `${i.portRangeMin}-${i.portRangeMax}`;
         lines.push(`${r.name} ${i.direction} ${i.protocol} ${range} ${i.ethertype} ${from}`);
     }
     return lines;
@@ -106,17 +114,33 @@ describe("WebServerVM", () => {
     it("joins the bastion group, gets a floating IP on its port, and an explicit host name", async () => {
         const records = await build("web");
         const port = await resolved(byType(records, T.port)[0] as Registration);
-        expect(port).toMatchObject({ name: "dev-web-port", networkId: "net-id", fixedIps: [{ subnetId: "subnet-id" }] });
+        expect(port).toMatchObject({
+            name: "dev-web-port",
+            networkId: "net-id",
+            fixedIps: [{ subnetId: "subnet-id" }],
+        });
         expect(port.securityGroupIds).toEqual(["web-sg-id", "bastion-sg-id"]);
         const fip = await resolved(byType(records, T.fip)[0] as Registration);
         expect(fip.pool).toBe("Public-Network");
-        expect(await resolved(byType(records, T.fipAssoc)[0] as Registration)).toEqual({ floatingIp: "203.0.113.10", portId: "web-port-id" });
+        expect(await resolved(byType(records, T.fipAssoc)[0] as Registration)).toEqual({
+            floatingIp: "203.0.113.10",
+            portId: "web-port-id",
+        });
         const vm = await resolved(byType(records, T.instance)[0] as Registration);
         expect(vm).toMatchObject({
             name: "dev-web-1",
             flavorName: "p2-3gb",
             networks: [{ port: "web-port-id" }],
-            blockDevices: [{ sourceType: "image", uuid: "image-id", destinationType: "volume", volumeSize: 20, bootIndex: 0, deleteOnTermination: true }],
+            blockDevices: [
+                {
+                    sourceType: "image",
+                    uuid: "image-id",
+                    destinationType: "volume",
+                    volumeSize: 20,
+                    bootIndex: 0,
+                    deleteOnTermination: true,
+                },
+            ],
         });
         expect(String(vm.userData)).toMatch(/^#cloud-config\n/);
     });
@@ -130,7 +154,9 @@ describe.each(ROLE_NAMES.filter((r) => r !== "web"))("private role %s", (role) =
         const port = await resolved(byType(records, T.port)[0] as Registration);
         expect(port.securityGroupIds).toEqual([`${role}-sg-id`]);
         const lines = await ruleLines(records);
-        expect(lines.filter((l) => / 22 /.test(l))).toEqual([`${role}-ssh ingress tcp 22 IPv4 group:bastion-sg-id`]);
+        expect(lines.filter((l) => / 22 /.test(l))).toEqual([
+            `${role}-ssh ingress tcp 22 IPv4 group:bastion-sg-id`,
+        ]);
         expect(lines.join("\n")).not.toMatch(/0\.0\.0\.0\/0|::\/0|132\.204/);
     });
 
@@ -159,7 +185,10 @@ describe.each(ROLE_NAMES)("data of %s", (role) => {
         });
         expect(volume?.opts).toMatchObject({ protect: true, retainOnDelete: true });
         const attach = await resolved(byType(records, T.attach)[0] as Registration);
-        expect(attach).toEqual({ instanceId: `${role}-vm-id`, volumeId: expect.stringMatching(/^0f0e0d0c-/) });
+        expect(attach).toEqual({
+            instanceId: `${role}-vm-id`,
+            volumeId: expect.stringMatching(/^0f0e0d0c-/),
+        });
     });
 
     it("tells cloud-init the volume's Cinder serial (first 20 characters of its id)", async () => {
@@ -185,13 +214,24 @@ describe("options", () => {
     it("dev leaves data unprotected; adoption imports the volume and ignores its name", async () => {
         const records = await build("iiif", {
             protectData: false,
-            dataVolume: { sizeGb: 100, volumeType: "volumes-ec", existingId: "3f1c2d4e-0000-4000-8000-000000000001" },
+            dataVolume: {
+                sizeGb: 100,
+                volumeType: "volumes-ec",
+                existingId: "3f1c2d4e-0000-4000-8000-000000000001",
+            },
         });
         const volume = byType(records, T.volume)[0];
-        expect(volume?.opts).toMatchObject({ protect: false, retainOnDelete: false, import: "3f1c2d4e-0000-4000-8000-000000000001", ignoreChanges: ["name", "description", "metadata"] });
+        expect(volume?.opts).toMatchObject({
+            protect: false,
+            retainOnDelete: false,
+            import: "3f1c2d4e-0000-4000-8000-000000000001",
+            ignoreChanges: ["name", "description", "metadata"],
+        });
         expect(dataOptions(true)).toEqual({ protect: true, retainOnDelete: true });
     });
     it("refuses a stateful role without a data volume", async () => {
-        await expect(build("xmldb", { dataVolume: undefined })).rejects.toThrow(/stateful and needs dataVolume/);
+        await expect(build("xmldb", { dataVolume: undefined })).rejects.toThrow(
+            /stateful and needs dataVolume/,
+        );
     });
 });

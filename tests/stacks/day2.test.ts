@@ -5,9 +5,13 @@ import { PET_IGNORED_PROPERTIES } from "../../components/roleVm";
 import { readStackFile } from "../../config";
 import { Registration, resolved, runProgram } from "../harness";
 
-async function inputsByName(records: Registration[]): Promise<Map<string, Record<string, unknown>>> {
+async function inputsByName(
+    records: Registration[],
+): Promise<Map<string, Record<string, unknown>>> {
     const out = new Map<string, Record<string, unknown>>();
-    for (const r of records) if (r.type.startsWith("openstack:") || r.type.startsWith("command:")) out.set(`${r.type} ${r.name}`, await resolved(r));
+    for (const r of records)
+        if (r.type.startsWith("openstack:") || r.type.startsWith("command:"))
+            out.set(`${r.type} ${r.name}`, await resolved(r));
     return out;
 }
 
@@ -15,13 +19,17 @@ describe("changing the site list", () => {
     it("changes the web server's day-2 push and its ignored user data, nothing else", async () => {
         const prod = readStackFile(`${__dirname}/../..`, "prod");
         const before = await inputsByName((await runProgram("prod")).records);
-        const sites = [...(prod.sites as object[]), { name: "expo", domains: ["expo.ouvroir.example.org"], kind: "static" }];
+        const sites = [
+            ...(prod.sites as object[]),
+            { name: "expo", domains: ["expo.ouvroir.example.org"], kind: "static" },
+        ];
         const after = await inputsByName((await runProgram("prod", { sites })).records);
         expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
         const changed: string[] = [];
         for (const [key, value] of after) {
             for (const prop of Object.keys({ ...value, ...before.get(key) })) {
-                if (JSON.stringify(value[prop]) !== JSON.stringify(before.get(key)?.[prop])) changed.push(`${key}.${prop}`);
+                if (JSON.stringify(value[prop]) !== JSON.stringify(before.get(key)?.[prop]))
+                    changed.push(`${key}.${prop}`);
             }
         }
         expect(changed.sort()).toEqual([
@@ -37,7 +45,11 @@ describe("changing the site list", () => {
         const all = (await runProgram("dev")).records.map((r) => r.type);
         const without = (await runProgram("dev", { day2: false })).records.map((r) => r.type);
         const removed = all.filter((t) => !without.includes(t));
-        expect([...new Set(removed)].sort()).toEqual(["command:remote:Command", "ouvroir:day2:RoleDay2", "random:index/randomPassword:RandomPassword"]);
+        expect([...new Set(removed)].sort()).toEqual([
+            "command:remote:Command",
+            "ouvroir:day2:RoleDay2",
+            "random:index/randomPassword:RandomPassword",
+        ]);
         expect(without.length).toBe(all.length - removed.length);
     }, 60_000);
 });

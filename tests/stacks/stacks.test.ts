@@ -18,11 +18,19 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         for (const r of byType(records, "openstack:networking/secGroupRule:SecGroupRule")) {
             const i = await resolved(r);
             // A rule without a remote prefix or group is open to the world too.
-            if (i.remoteGroupId === undefined && (i.remoteIpPrefix === undefined || WORLD.includes(String(i.remoteIpPrefix)))) {
+            if (
+                i.remoteGroupId === undefined &&
+                (i.remoteIpPrefix === undefined || WORLD.includes(String(i.remoteIpPrefix)))
+            ) {
                 open.push(`${r.name}:${i.portRangeMin}-${i.portRangeMax}`);
             }
         }
-        expect(open.sort()).toEqual(["web-http-v4:80-80", "web-http-v6:80-80", "web-https-v4:443-443", "web-https-v6:443-443"]);
+        expect(open.sort()).toEqual([
+            "web-http-v4:80-80",
+            "web-http-v6:80-80",
+            "web-https-v4:443-443",
+            "web-https-v6:443-443",
+        ]);
     });
 
     it("allows SSH from the admin CIDRs on the bastion only, from the bastion group elsewhere", async () => {
@@ -30,7 +38,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         for (const r of byType(records, "openstack:networking/secGroupRule:SecGroupRule")) {
             const i = await resolved(r);
             if (Number(i.portRangeMin) <= 22 && Number(i.portRangeMax) >= 22) {
-                ssh.push(`${r.name} ${i.remoteIpPrefix ?? (i.remoteGroupId === "network-bastion-id" ? "bastion-group" : i.remoteGroupId)}`);
+                ssh.push(
+                    `${r.name} ${i.remoteIpPrefix ?? (i.remoteGroupId === "network-bastion-id" ? "bastion-group" : i.remoteGroupId)}`,
+                );
             }
         }
         expect(ssh.sort()).toEqual([
@@ -44,42 +54,95 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 
     it("has one floating IP, on the web server's port", async () => {
         const fips = byType(records, "openstack:networking/floatingIp:FloatingIp");
-        const assoc = byType(records, "openstack:networking/floatingIpAssociate:FloatingIpAssociate");
+        const assoc = byType(
+            records,
+            "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+        );
         expect(fips.map((r) => r.name)).toEqual(["web-fip"]);
-        expect(await Promise.all(assoc.map(async (a) => (await resolved(a)).portId))).toEqual(["web-port-id"]);
+        expect(await Promise.all(assoc.map(async (a) => (await resolved(a)).portId))).toEqual([
+            "web-port-id",
+        ]);
     });
 
     it("names every instance, and every stateful role has an attached data volume", async () => {
-        const names = await Promise.all(byType(records, "openstack:compute/instance:Instance").map(async (r) => (await resolved(r)).name));
-        expect(names).toEqual([`${stack}-xmldb-1`, `${stack}-iiif-1`, `${stack}-app-1`, `${stack}-sandbox-1`, `${stack}-web-1`]);
+        const names = await Promise.all(
+            byType(records, "openstack:compute/instance:Instance").map(
+                async (r) => (await resolved(r)).name,
+            ),
+        );
+        expect(names).toEqual([
+            `${stack}-xmldb-1`,
+            `${stack}-iiif-1`,
+            `${stack}-app-1`,
+            `${stack}-sandbox-1`,
+            `${stack}-web-1`,
+        ]);
         const volumes = byType(records, "openstack:blockstorage/volume:Volume").map((r) => r.name);
-        const attaches = byType(records, "openstack:compute/volumeAttach:VolumeAttach").map((r) => r.name);
-        expect(volumes.sort()).toEqual(["app-data", "iiif-data", "sandbox-data", "web-data", "xmldb-data"]);
+        const attaches = byType(records, "openstack:compute/volumeAttach:VolumeAttach").map(
+            (r) => r.name,
+        );
+        expect(volumes.sort()).toEqual([
+            "app-data",
+            "iiif-data",
+            "sandbox-data",
+            "web-data",
+            "xmldb-data",
+        ]);
         expect(attaches.sort()).toEqual(volumes.map((v) => `${v}-attach`).sort());
         for (const vm of byType(records, "openstack:compute/instance:Instance")) {
             expect(vm.opts.ignoreChanges).toEqual(PET_IGNORED_PROPERTIES);
         }
     });
 
-    it(stack === "prod" ? "protects and retains every data volume and the public address" : "leaves data unprotected in dev", () => {
-        const guarded = [...byType(records, "openstack:blockstorage/volume:Volume"), ...byType(records, "openstack:networking/floatingIp:FloatingIp")];
-        for (const r of guarded) {
-            expect({ name: r.name, protect: r.opts.protect, retain: r.opts.retainOnDelete }).toEqual({ name: r.name, protect: stack === "prod", retain: stack === "prod" });
-        }
-    });
+    it(
+        stack === "prod"
+            ? "protects and retains every data volume and the public address"
+            : "leaves data unprotected in dev",
+        () => {
+            const guarded = [
+                ...byType(records, "openstack:blockstorage/volume:Volume"),
+                ...byType(records, "openstack:networking/floatingIp:FloatingIp"),
+            ];
+            for (const r of guarded) {
+                expect({
+                    name: r.name,
+                    protect: r.opts.protect,
+                    retain: r.opts.retainOnDelete,
+                }).toEqual({ name: r.name, protect: stack === "prod", retain: stack === "prod" });
+            }
+        },
+    );
 
-    it(stack === "prod" ? "backs up every stateful role off site; the restic passwords are protected" : "has no backups in dev", async () => {
-        const passwords = byType(records, "random:index/randomPassword:RandomPassword").filter((r) => r.name.endsWith("-resticPassword"));
-        if (stack === "prod") {
-            expect(passwords.map((r) => r.name).sort()).toEqual(["app-day2-resticPassword", "iiif-day2-resticPassword", "sandbox-day2-resticPassword", "web-day2-resticPassword", "xmldb-day2-resticPassword"]);
-            for (const p of passwords) expect(p.opts).toMatchObject({ protect: true, retainOnDelete: true });
-        } else {
-            expect(passwords).toEqual([]);
-        }
-    });
+    it(
+        stack === "prod"
+            ? "backs up every stateful role off site; the restic passwords are protected"
+            : "has no backups in dev",
+        async () => {
+            const passwords = byType(records, "random:index/randomPassword:RandomPassword").filter(
+                (r) => r.name.endsWith("-resticPassword"),
+            );
+            if (stack === "prod") {
+                expect(passwords.map((r) => r.name).sort()).toEqual([
+                    "app-day2-resticPassword",
+                    "iiif-day2-resticPassword",
+                    "sandbox-day2-resticPassword",
+                    "web-day2-resticPassword",
+                    "xmldb-day2-resticPassword",
+                ]);
+                for (const p of passwords)
+                    expect(p.opts).toMatchObject({ protect: true, retainOnDelete: true });
+            } else {
+                expect(passwords).toEqual([]);
+            }
+        },
+    );
 
     it("never touches the project's default security group", async () => {
-        const groups = await Promise.all(byType(records, "openstack:networking/secGroup:SecGroup").map(async (r) => (await resolved(r)).name));
+        const groups = await Promise.all(
+            byType(records, "openstack:networking/secGroup:SecGroup").map(
+                async (r) => (await resolved(r)).name,
+            ),
+        );
         expect(groups).not.toContain("default");
         for (const p of byType(records, "openstack:networking/port:Port")) {
             expect((await resolved(p)).securityGroupIds).not.toContain("default");
@@ -88,12 +151,35 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 
     it("exports the bastion, private IPs, an SSH config through the bastion, URLs and the quota table", () => {
         expect(outputs.bastion).toBe("203.0.113.10");
-        expect(Object.keys(outputs.privateIps as object).sort()).toEqual(["app", "iiif", "sandbox", "web", "xmldb"]);
-        expect(outputs.sshConfig).toMatch(new RegExp(`Host ${stack}-web-1\\n    HostName 203\\.0\\.113\\.10`));
-        expect(outputs.sshConfig).toMatch(new RegExp(`Host ${stack}-xmldb-1\\n    HostName 10\\.20\\.0\\.\\d+\\n    User debian\\n    ProxyJump ${stack}-web-1`));
-        expect(outputs.endpoints).toMatchObject({ basex: expect.stringMatching(/^https:\/\/.*\/basex\/$/), iiif: expect.stringMatching(/\/iiif\/3\/$/) });
-        expect((outputs.quota as { table: string }).table).toMatch(/\| vCPU +\| +\d+ \| +\d+ \| +25 \| +25 \|/);
-        expect(Object.keys(outputs.dataVolumeSizes as object).sort()).toEqual(["app", "iiif", "sandbox", "web", "xmldb"]);
+        expect(Object.keys(outputs.privateIps as object).sort()).toEqual([
+            "app",
+            "iiif",
+            "sandbox",
+            "web",
+            "xmldb",
+        ]);
+        expect(outputs.sshConfig).toMatch(
+            new RegExp(`Host ${stack}-web-1\\n    HostName 203\\.0\\.113\\.10`),
+        );
+        expect(outputs.sshConfig).toMatch(
+            new RegExp(
+                `Host ${stack}-xmldb-1\\n    HostName 10\\.20\\.0\\.\\d+\\n    User debian\\n    ProxyJump ${stack}-web-1`,
+            ),
+        );
+        expect(outputs.endpoints).toMatchObject({
+            basex: expect.stringMatching(/^https:\/\/.*\/basex\/$/),
+            iiif: expect.stringMatching(/\/iiif\/3\/$/),
+        });
+        expect((outputs.quota as { table: string }).table).toMatch(
+            /\| vCPU +\| +\d+ \| +\d+ \| +25 \| +25 \|/,
+        );
+        expect(Object.keys(outputs.dataVolumeSizes as object).sort()).toEqual([
+            "app",
+            "iiif",
+            "sandbox",
+            "web",
+            "xmldb",
+        ]);
     });
 
     it("keeps its resource inventory (a rename is a replacement: review it)", () => {
@@ -108,11 +194,27 @@ describe("guards at program level", () => {
         );
     });
     it("refuses world-open SSH in prod before creating anything", async () => {
-        await expect(runProgram("prod", { adminCidrs: ["0.0.0.0/0"] })).rejects.toThrow(/opens SSH to the whole Internet/);
+        await expect(runProgram("prod", { adminCidrs: ["0.0.0.0/0"] })).rejects.toThrow(
+            /opens SSH to the whole Internet/,
+        );
     });
     it("a grown volume is just a bigger size on the same resource", async () => {
-        const { records } = await runProgram("prod", { roles: { web: { flavor: "p2-3gb" }, xmldb: { flavor: "p4-7.5gb", dataVolumeGb: 80 }, iiif: { flavor: "p4-7.5gb", dataVolumeGb: 500 }, app: { flavor: "p4-7.5gb" }, sandbox: { flavor: "p2-3.75gb", dataVolumeGb: 200 } } }, { dataVolumeSizes: { xmldb: 50 } });
-        const xmldb = byType(records, "openstack:blockstorage/volume:Volume").find((r) => r.name === "xmldb-data") as Registration;
+        const { records } = await runProgram(
+            "prod",
+            {
+                roles: {
+                    web: { flavor: "p2-3gb" },
+                    xmldb: { flavor: "p4-7.5gb", dataVolumeGb: 80 },
+                    iiif: { flavor: "p4-7.5gb", dataVolumeGb: 500 },
+                    app: { flavor: "p4-7.5gb" },
+                    sandbox: { flavor: "p2-3.75gb", dataVolumeGb: 200 },
+                },
+            },
+            { dataVolumeSizes: { xmldb: 50 } },
+        );
+        const xmldb = byType(records, "openstack:blockstorage/volume:Volume").find(
+            (r) => r.name === "xmldb-data",
+        ) as Registration;
         expect((await resolved(xmldb)).size).toBe(80);
     });
 });

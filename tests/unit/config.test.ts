@@ -23,7 +23,11 @@ import {
 const root = path.join(__dirname, "../..");
 const dev = (): RawConfig => readStackFile(root, "dev");
 // The secrets an operator sets with `pulumi config set --secret` (present, values unknown here).
-const prod = (): RawConfig => ({ ...readStackFile(root, "prod"), backupAccessKeyId: "(secret)", backupSecretAccessKey: "(secret)" });
+const prod = (): RawConfig => ({
+    ...readStackFile(root, "prod"),
+    backupAccessKeyId: "(secret)",
+    backupSecretAccessKey: "(secret)",
+});
 
 function problemsOf(stack: string, raw: RawConfig): string[] {
     try {
@@ -46,9 +50,9 @@ describe("the real stack files", () => {
         expect(parseStackConfig("prod", prod()).protectData).toBe(true);
         expect(parseStackConfig("dev", dev()).protectData).toBe(false);
         for (const raw of [dev(), prod()]) {
-            expect(Object.keys(parseStackConfig("x", { ...raw, protectData: false }).roles)).toEqual([
-                "web", "xmldb", "iiif", "app", "sandbox",
-            ]);
+            expect(
+                Object.keys(parseStackConfig("x", { ...raw, protectData: false }).roles),
+            ).toEqual(["web", "xmldb", "iiif", "app", "sandbox"]);
         }
     });
 
@@ -60,7 +64,10 @@ describe("the real stack files", () => {
         expect(project.name).toBe("ouvroir");
         expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
         for (const key of CONFIG_KEYS) {
-            expect({ key, default: project.config[key]?.default }).toEqual({ key, default: JSON.parse(JSON.stringify(DEFAULTS[key])) });
+            expect({ key, default: project.config[key]?.default }).toEqual({
+                key,
+                default: JSON.parse(JSON.stringify(DEFAULTS[key])),
+            });
             expect(project.config[key]?.description).toMatch(/After deploy/);
         }
     });
@@ -69,35 +76,190 @@ describe("the real stack files", () => {
 describe("bad input gets an error naming the key and the fix", () => {
     // Each case: a change to the real dev (or prod) file, and what the message must say.
     const cases: [string, "dev" | "prod", RawConfig, RegExp][] = [
-        ["unknown role", "dev", { roles: { ...(dev().roles as object), xmldbb: {} } }, /ouvroir:roles\.xmldbb is not a role; roles are web, xmldb/],
+        [
+            "unknown role",
+            "dev",
+            { roles: { ...(dev().roles as object), xmldbb: {} } },
+            /ouvroir:roles\.xmldbb is not a role; roles are web, xmldb/,
+        ],
         ["web role missing", "dev", { roles: { xmldb: {} } }, /ouvroir:roles must include web/],
-        ["flavor below the role's minimum", "dev", { roles: { web: {}, xmldb: { flavor: "p1-1.5gb" } } }, /ouvroir:roles\.xmldb\.flavor "p1-1\.5gb" .* below the xmldb role's minimum .* use p4-7\.5gb/],
-        ["unknown flavor", "dev", { roles: { web: { flavor: "m1.huge" } } }, /ouvroir:roles\.web\.flavor "m1\.huge" is unknown: .*ouvroir:flavors/],
-        ["compute flavor for a service", "dev", { roles: { web: { flavor: "c4-15gb-83" } } }, /compute flavor .*one-month lifetime/],
-        ["malformed admin CIDR", "dev", { adminCidrs: ["132.204.0.0/33"] }, /ouvroir:adminCidrs entry "132\.204\.0\.0\/33" is not a CIDR/],
-        ["CIDR typo with host bits", "dev", { adminCidrs: ["132.204.12.7/16"] }, /has host bits set: did you mean 132\.204\.0\.0\/16/],
-        ["world-open SSH in prod", "prod", { adminCidrs: ["0.0.0.0/0"] }, /ouvroir:adminCidrs entry "0\.0\.0\.0\/0" opens SSH to the whole Internet/],
-        ["world-open SSH over IPv6 in prod", "prod", { adminCidrs: ["::/0"] }, /"::\/0" opens SSH to the whole Internet/],
+        [
+            "flavor below the role's minimum",
+            "dev",
+            { roles: { web: {}, xmldb: { flavor: "p1-1.5gb" } } },
+            /ouvroir:roles\.xmldb\.flavor "p1-1\.5gb" .* below the xmldb role's minimum .* use p4-7\.5gb/,
+        ],
+        [
+            "unknown flavor",
+            "dev",
+            { roles: { web: { flavor: "m1.huge" } } },
+            /ouvroir:roles\.web\.flavor "m1\.huge" is unknown: .*ouvroir:flavors/,
+        ],
+        [
+            "compute flavor for a service",
+            "dev",
+            { roles: { web: { flavor: "c4-15gb-83" } } },
+            /compute flavor .*one-month lifetime/,
+        ],
+        [
+            "malformed admin CIDR",
+            "dev",
+            { adminCidrs: ["132.204.0.0/33"] },
+            /ouvroir:adminCidrs entry "132\.204\.0\.0\/33" is not a CIDR/,
+        ],
+        [
+            "CIDR typo with host bits",
+            "dev",
+            { adminCidrs: ["132.204.12.7/16"] },
+            /has host bits set: did you mean 132\.204\.0\.0\/16/,
+        ],
+        [
+            "world-open SSH in prod",
+            "prod",
+            { adminCidrs: ["0.0.0.0/0"] },
+            /ouvroir:adminCidrs entry "0\.0\.0\.0\/0" opens SSH to the whole Internet/,
+        ],
+        [
+            "world-open SSH over IPv6 in prod",
+            "prod",
+            { adminCidrs: ["::/0"] },
+            /"::\/0" opens SSH to the whole Internet/,
+        ],
         ["no admin CIDR in prod", "prod", { adminCidrs: [] }, /ouvroir:adminCidrs is empty/],
-        ["volume size zero", "dev", { roles: { web: { dataVolumeGb: 0 } } }, /ouvroir:roles\.web\.dataVolumeGb is 0: a size must be a positive whole number/],
-        ["volume size fractional", "dev", { roles: { web: { dataVolumeGb: 10.5 } } }, /dataVolumeGb is 10\.5: a size must be a positive whole number/],
-        ["volume size as text", "dev", { roles: { web: { dataVolumeGb: "big" } } }, /dataVolumeGb is "big"/],
-        ["unknown volume type", "dev", { roles: { web: { dataVolumeType: "ssd" } } }, /ouvroir:roles\.web\.dataVolumeType "ssd" is not a volume type of this cloud; choose one of volumes-ssd, volumes-ec/],
-        ["duplicate site name", "dev", { sites: [{ name: "a", domains: ["a.example.org"], kind: "static" }, { name: "a", domains: ["b.example.org"], kind: "static" }] }, /ouvroir:sites\[1\]\.name "a" is a duplicate site name/],
-        ["same domain on two sites", "dev", { sites: [{ name: "a", domains: ["a.example.org"], kind: "static" }, { name: "b", domains: ["a.example.org"], kind: "static" }] }, /"a\.example\.org" is already served by site "a"/],
-        ["proxy to a port the role does not open", "dev", { sites: [{ name: "a", domains: ["a.example.org"], kind: "proxy", upstreamRole: "app", upstreamPort: 3306 }] }, /upstreamPort 3306 is not a port the app role opens to the web server; use 8000-8099/],
-        ["unknown site kind", "dev", { sites: [{ name: "a", domains: ["a.example.org"], kind: "wordpress" }] }, /ouvroir:sites\[0\]\.kind is "wordpress": choose one of static, proxy, php/],
-        ["private CIDR typo", "dev", { privateCidr: "10.20.0.1/24" }, /ouvroir:privateCidr "10\.20\.0\.1\/24" has host bits set: did you mean 10\.20\.0\.0\/24/],
+        [
+            "volume size zero",
+            "dev",
+            { roles: { web: { dataVolumeGb: 0 } } },
+            /ouvroir:roles\.web\.dataVolumeGb is 0: a size must be a positive whole number/,
+        ],
+        [
+            "volume size fractional",
+            "dev",
+            { roles: { web: { dataVolumeGb: 10.5 } } },
+            /dataVolumeGb is 10\.5: a size must be a positive whole number/,
+        ],
+        [
+            "volume size as text",
+            "dev",
+            { roles: { web: { dataVolumeGb: "big" } } },
+            /dataVolumeGb is "big"/,
+        ],
+        [
+            "unknown volume type",
+            "dev",
+            { roles: { web: { dataVolumeType: "ssd" } } },
+            /ouvroir:roles\.web\.dataVolumeType "ssd" is not a volume type of this cloud; choose one of volumes-ssd, volumes-ec/,
+        ],
+        [
+            "duplicate site name",
+            "dev",
+            {
+                sites: [
+                    { name: "a", domains: ["a.example.org"], kind: "static" },
+                    { name: "a", domains: ["b.example.org"], kind: "static" },
+                ],
+            },
+            /ouvroir:sites\[1\]\.name "a" is a duplicate site name/,
+        ],
+        [
+            "same domain on two sites",
+            "dev",
+            {
+                sites: [
+                    { name: "a", domains: ["a.example.org"], kind: "static" },
+                    { name: "b", domains: ["a.example.org"], kind: "static" },
+                ],
+            },
+            /"a\.example\.org" is already served by site "a"/,
+        ],
+        [
+            "proxy to a port the role does not open",
+            "dev",
+            {
+                sites: [
+                    {
+                        name: "a",
+                        domains: ["a.example.org"],
+                        kind: "proxy",
+                        upstreamRole: "app",
+                        upstreamPort: 3306,
+                    },
+                ],
+            },
+            /upstreamPort 3306 is not a port the app role opens to the web server; use 8000-8099/,
+        ],
+        [
+            "unknown site kind",
+            "dev",
+            { sites: [{ name: "a", domains: ["a.example.org"], kind: "wordpress" }] },
+            /ouvroir:sites\[0\]\.kind is "wordpress": choose one of static, proxy, php/,
+        ],
+        [
+            "private CIDR typo",
+            "dev",
+            { privateCidr: "10.20.0.1/24" },
+            /ouvroir:privateCidr "10\.20\.0\.1\/24" has host bits set: did you mean 10\.20\.0\.0\/24/,
+        ],
         ["no SSH key", "dev", { sshPublicKeys: [] }, /ouvroir:sshPublicKeys is empty/],
-        ["a private key pasted", "dev", { sshPublicKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] }, /holds a PRIVATE key/],
-        ["misspelt key", "dev", { protectdata: true }, /ouvroir:protectdata is not a setting of this program \(misspelt\?\)/],
-        ["bad checksum", "dev", { downloads: { basex: { sha256: "abc" } } }, /ouvroir:downloads\.basex\.sha256 must be 64 hexadecimal/],
-        ["researcher without sandbox", "dev", { roles: { web: {} } }, /ouvroir:researchers is set but the sandbox role is not deployed/],
-        ["adopting a volume by a non-id", "dev", { roles: { web: { existingDataVolumeId: "my-volume" } } }, /existingDataVolumeId "my-volume" is not a Cinder volume id/],
-        ["rebuild of an unknown role", "dev", { rebuild: ["database"] }, /ouvroir:rebuild entry "database" is not a role/],
-        ["half an existing network", "dev", { existingNetwork: { networkId: "abc" } }, /ouvroir:existingNetwork needs both networkId and subnetId/],
-        ["backups without the bucket's keys", "prod", { backupAccessKeyId: undefined }, /ouvroir:backupAccessKeyId is not set: backups need the bucket's keys/],
-        ["backup endpoint with a path", "prod", { backup: { endpoint: "https://object-arbutus.alliancecan.ca/ouvroir", bucket: "b-1" } }, /ouvroir:backup\.endpoint .* without a path/],
+        [
+            "a private key pasted",
+            "dev",
+            { sshPublicKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] },
+            /holds a PRIVATE key/,
+        ],
+        [
+            "misspelt key",
+            "dev",
+            { protectdata: true },
+            /ouvroir:protectdata is not a setting of this program \(misspelt\?\)/,
+        ],
+        [
+            "bad checksum",
+            "dev",
+            { downloads: { basex: { sha256: "abc" } } },
+            /ouvroir:downloads\.basex\.sha256 must be 64 hexadecimal/,
+        ],
+        [
+            "researcher without sandbox",
+            "dev",
+            { roles: { web: {} } },
+            /ouvroir:researchers is set but the sandbox role is not deployed/,
+        ],
+        [
+            "adopting a volume by a non-id",
+            "dev",
+            { roles: { web: { existingDataVolumeId: "my-volume" } } },
+            /existingDataVolumeId "my-volume" is not a Cinder volume id/,
+        ],
+        [
+            "rebuild of an unknown role",
+            "dev",
+            { rebuild: ["database"] },
+            /ouvroir:rebuild entry "database" is not a role/,
+        ],
+        [
+            "half an existing network",
+            "dev",
+            { existingNetwork: { networkId: "abc" } },
+            /ouvroir:existingNetwork needs both networkId and subnetId/,
+        ],
+        [
+            "backups without the bucket's keys",
+            "prod",
+            { backupAccessKeyId: undefined },
+            /ouvroir:backupAccessKeyId is not set: backups need the bucket's keys/,
+        ],
+        [
+            "backup endpoint with a path",
+            "prod",
+            {
+                backup: {
+                    endpoint: "https://object-arbutus.alliancecan.ca/ouvroir",
+                    bucket: "b-1",
+                },
+            },
+            /ouvroir:backup\.endpoint .* without a path/,
+        ],
     ];
 
     it.each(cases)("%s", (_label, stack, change, expected) => {
@@ -107,14 +269,24 @@ describe("bad input gets an error naming the key and the fix", () => {
     });
 
     it("reports every problem at once, not the first only", () => {
-        const problems = problemsOf("prod", { ...prod(), adminCidrs: ["0.0.0.0/0"], sshPublicKeys: [], sqlEngine: "oracle" });
+        const problems = problemsOf("prod", {
+            ...prod(),
+            adminCidrs: ["0.0.0.0/0"],
+            sshPublicKeys: [],
+            sqlEngine: "oracle",
+        });
         expect(problems).toHaveLength(3);
     });
 
     it("over quota fails with the row, the key and what to do", () => {
         // One stack alone, with two large flavors, on the RAS allocation.
         const big = { flavor: "p8-30gb" };
-        const raw = { ...dev(), sharesAllocationWith: [], allocation: {}, roles: { ...(dev().roles as object), xmldb: big, iiif: big } };
+        const raw = {
+            ...dev(),
+            sharesAllocationWith: [],
+            allocation: {},
+            roles: { ...(dev().roles as object), xmldb: big, iiif: big },
+        };
         expect(() => checkStack("dev", raw, root)).toThrow(
             /over quota: dev need 67\.5 RAM \(GB\), the allocation \(ouvroir:allocation\.ramGb\) is 50\. Make the stacks smaller/,
         );
@@ -122,34 +294,46 @@ describe("bad input gets an error naming the key and the fix", () => {
     });
 
     it("dev and prod together are over the RAS allocation: volumes and security groups", () => {
-        const total = addUsage(quotaUsage(parseStackConfig("dev", dev())), quotaUsage(parseStackConfig("prod", prod())));
+        const total = addUsage(
+            quotaUsage(parseStackConfig("dev", dev())),
+            quotaUsage(parseStackConfig("prod", prod())),
+        );
         expect(quotaProblems(total, RAS_ALLOCATION, ["dev", "prod"])).toEqual([
-            expect.stringMatching(/^over quota: dev \+ prod need 20 volumes \(boot \+ data\), the allocation \(ouvroir:allocation\.volumes\) is 10\. .*raise ouvroir:allocation\.volumes/),
+            expect.stringMatching(
+                /^over quota: dev \+ prod need 20 volumes \(boot \+ data\), the allocation \(ouvroir:allocation\.volumes\) is 10\. .*raise ouvroir:allocation\.volumes/,
+            ),
             expect.stringMatching(/^over quota: dev \+ prod need 12 security groups/),
         ]);
     });
 
     it("stacks sharing a project must agree on the allocation", () => {
-        expect(() => checkStack("dev", { ...dev(), allocation: { volumes: 30, securityGroups: 12 } }, root)).toThrow(
-            /ouvroir:allocation differs from Pulumi\.prod\.yaml \(volumes\)/,
-        );
+        expect(() =>
+            checkStack("dev", { ...dev(), allocation: { volumes: 30, securityGroups: 12 } }, root),
+        ).toThrow(/ouvroir:allocation differs from Pulumi\.prod\.yaml \(volumes\)/);
     });
-
 });
 
 describe("shrink guard", () => {
     const cfg = parseStackConfig("prod", prod());
     it("refuses a smaller data volume than deployed, naming the key and the size to keep", () => {
         expect(shrinkProblems(cfg, { xmldb: 80 })).toEqual([
-            expect.stringMatching(/^ouvroir:roles\.xmldb\.dataVolumeGb is 50 but the deployed xmldb data volume has 80 GB: Cinder cannot shrink .*Set it back to 80 or more/),
+            expect.stringMatching(
+                /^ouvroir:roles\.xmldb\.dataVolumeGb is 50 but the deployed xmldb data volume has 80 GB: Cinder cannot shrink .*Set it back to 80 or more/,
+            ),
         ]);
     });
     it("accepts growth and equal sizes", () => {
         expect(shrinkProblems(cfg, { xmldb: 50, iiif: 100, app: 1 })).toEqual([]);
     });
     it("refuses dropping a role whose data volume is deployed", () => {
-        const fewer = parseStackConfig("prod", { ...prod(), roles: { web: {}, xmldb: {}, iiif: {}, app: {} }, researchers: [] });
-        expect(shrinkProblems(fewer, { sandbox: 200 })[0]).toMatch(/^ouvroir:roles no longer lists sandbox/);
+        const fewer = parseStackConfig("prod", {
+            ...prod(),
+            roles: { web: {}, xmldb: {}, iiif: {}, app: {} },
+            researchers: [],
+        });
+        expect(shrinkProblems(fewer, { sandbox: 200 })[0]).toMatch(
+            /^ouvroir:roles no longer lists sandbox/,
+        );
     });
 });
 
@@ -172,14 +356,25 @@ describe("flavors and CIDRs", () => {
         expect(flavorSize("p4-7.5gb")).toEqual({ vcpus: 4, ramGb: 7.5, kind: "persistent" });
         expect(flavorSize("c8-30gb-186")).toEqual({ vcpus: 8, ramGb: 30, kind: "compute" });
         expect(flavorSize("m1.small")).toBeUndefined();
-        expect(flavorSize("m1.small", { "m1.small": { vcpus: 1, ramGb: 2 } })?.kind).toBe("declared");
+        expect(flavorSize("m1.small", { "m1.small": { vcpus: 1, ramGb: 2 } })?.kind).toBe(
+            "declared",
+        );
     });
     it("parses CIDRs and finds host bits", () => {
         expect(parseCidr("10.20.0.0/24")).toMatchObject({ version: 4, hostBitsSet: false });
-        expect(parseCidr("10.20.0.5/24")).toMatchObject({ hostBitsSet: true, canonical: "10.20.0.0/24" });
+        expect(parseCidr("10.20.0.5/24")).toMatchObject({
+            hostBitsSet: true,
+            canonical: "10.20.0.0/24",
+        });
         expect(parseCidr("2001:db8::/32")).toMatchObject({ version: 6, hostBitsSet: false });
         expect(parseCidr("2001:db8::1/32")).toMatchObject({ hostBitsSet: true });
-        for (const bad of ["10.20.0.0", "10.20.0.256/24", "10.20.0.0/33", "::1::2/64", "example.org/24"]) {
+        for (const bad of [
+            "10.20.0.0",
+            "10.20.0.256/24",
+            "10.20.0.0/33",
+            "::1::2/64",
+            "example.org/24",
+        ]) {
             expect(parseCidr(bad)).toBeUndefined();
         }
     });

@@ -22,7 +22,9 @@ const base: UserDataInput = {
 
 function decodedFiles(script: string): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const m of script.matchAll(/echo '([A-Za-z0-9+/=]+)' \| base64 -d > '([^']+)'\.ouvroir-new/g)) {
+    for (const m of script.matchAll(
+        /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '([^']+)'\.ouvroir-new/g,
+    )) {
         out[m[2] as string] = Buffer.from(m[1] as string, "base64").toString("utf8");
     }
     return out;
@@ -36,17 +38,27 @@ describe("web day-2", () => {
             "/etc/nginx/sites-available/atlas.conf",
             "/etc/ouvroir/sites",
         ]);
-        expect(decodedFiles(script)["/etc/nginx/sites-available/atlas.conf"]).toContain("atlas.example.org");
+        expect(decodedFiles(script)["/etc/nginx/sites-available/atlas.conf"]).toContain(
+            "atlas.example.org",
+        );
         expect(script.trim().split("\n").slice(-2)[0]).toBe("/usr/local/sbin/ouvroir-web-setup");
     });
 
     it("removes the vhost of a site taken out of the config", () => {
         const script = renderDay2Script(base);
-        expect(script).toMatch(/case "\$\(basename "\$f"\)" in '00-default\.conf'\|'atlas\.conf'\) ;; \*\) rm -f "\$f" "\/etc\/nginx\/sites-enabled\/\$\(basename "\$f"\)"/);
+        expect(script).toMatch(
+            /case "\$\(basename "\$f"\)" in '00-default\.conf'\|'atlas\.conf'\) ;; \*\) rm -f "\$f" "\/etc\/nginx\/sites-enabled\/\$\(basename "\$f"\)"/,
+        );
     });
 
     it("adding a site changes the script (and so its trigger); the same input gives the same bytes", () => {
-        const more = { ...base, sites: [...base.sites, { name: "carnet", domains: ["carnet.example.org"], kind: "php" as const }] };
+        const more = {
+            ...base,
+            sites: [
+                ...base.sites,
+                { name: "carnet", domains: ["carnet.example.org"], kind: "php" as const },
+            ],
+        };
         expect(renderDay2Script(more)).not.toBe(renderDay2Script(base));
         expect(renderDay2Script(base)).toBe(renderDay2Script({ ...base }));
     });
@@ -54,12 +66,19 @@ describe("web day-2", () => {
 
 describe("secrets and accounts", () => {
     it("xmldb: writes the generated BaseX password 0600 on the volume and restarts BaseX", () => {
-        const script = renderDay2Script({ ...base, role: "xmldb", hostname: "dev-xmldb-1", sites: [] }, { basexAdminPassword: "s3cr3t" });
-        expect(script).toContain("(umask 077 && printf '%s' 's3cr3t' > '/srv/data/basex/admin-password'.ouvroir-new && mv -f");
+        const script = renderDay2Script(
+            { ...base, role: "xmldb", hostname: "dev-xmldb-1", sites: [] },
+            { basexAdminPassword: "s3cr3t" },
+        );
+        expect(script).toContain(
+            "(umask 077 && printf '%s' 's3cr3t' > '/srv/data/basex/admin-password'.ouvroir-new && mv -f",
+        );
         expect(script).toMatch(/systemctl restart basex\.service\n/);
     });
     it("xmldb: refuses to render without its secret", () => {
-        expect(() => renderDay2Script({ ...base, role: "xmldb", sites: [] })).toThrow(/basexAdminPassword missing/);
+        expect(() => renderDay2Script({ ...base, role: "xmldb", sites: [] })).toThrow(
+            /basexAdminPassword missing/,
+        );
     });
     it("sandbox: creates missing researcher accounts with their keys, then the per-user setup", () => {
         const script = renderDay2Script({
@@ -67,13 +86,26 @@ describe("secrets and accounts", () => {
             role: "sandbox",
             hostname: "dev-sandbox-1",
             sites: [],
-            researchers: [{ name: "alice", sshPublicKeys: ["ssh-ed25519 AAAAalice alice"], cpuPercent: 100, memoryMiB: 1024 }],
+            researchers: [
+                {
+                    name: "alice",
+                    sshPublicKeys: ["ssh-ed25519 AAAAalice alice"],
+                    cpuPercent: 100,
+                    memoryMiB: 1024,
+                },
+            ],
         });
-        const accounts = script.match(/echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/usr\/local\/sbin\/ouvroir-day2-accounts/);
+        const accounts = script.match(
+            /echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/usr\/local\/sbin\/ouvroir-day2-accounts/,
+        );
         const text = Buffer.from(accounts?.[1] ?? "", "base64").toString();
-        expect(text).toContain("id -u 'alice' >/dev/null 2>&1 || useradd --create-home --home-dir '/srv/data/home/alice'");
+        expect(text).toContain(
+            "id -u 'alice' >/dev/null 2>&1 || useradd --create-home --home-dir '/srv/data/home/alice'",
+        );
         expect(text).toContain("'ssh-ed25519 AAAAalice alice'");
         expect(decodedFiles(script)["/etc/ouvroir/researchers"]).toBe("alice 100 1024\n");
-        expect(script).toMatch(/ouvroir-day2-accounts\n\/usr\/local\/sbin\/ouvroir-sandbox-setup\n/);
+        expect(script).toMatch(
+            /ouvroir-day2-accounts\n\/usr\/local\/sbin\/ouvroir-sandbox-setup\n/,
+        );
     });
 });

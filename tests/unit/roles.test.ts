@@ -12,7 +12,15 @@ describe("role table", () => {
         expect(world).toEqual(["web:80", "web:443"]);
     });
     it("lets SSH in from the admin CIDRs on the bastion only, from the bastion elsewhere", () => {
-        const sshFrom = ROLE_NAMES.map((r) => `${r}:${ROLES[r].ports.find((p) => p.port === 22)?.from}`);
-        expect(sshFrom).toEqual(["web:admin", "xmldb:bastion", "iiif:bastion", "app:bastion", "sandbox:bastion"]);
+        const sshFrom = ROLE_NAMES.map(
+            (r) => `${r}:${ROLES[r].ports.find((p) => p.port === 22)?.from}`,
+        );
+        expect(sshFrom).toEqual([
+            "web:admin",
+            "xmldb:bastion",
+            "iiif:bastion",
+            "app:bastion",
+            "sandbox:bastion",
+        ]);
     });
 });
