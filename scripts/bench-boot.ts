@@ -48,7 +48,12 @@ async function requestedPackages(vm: Vm): Promise<string[]> {
     return [...names];
 }
 
-async function bench(role: RoleName, base: BaseImage, publicKey: string, runDir: string): Promise<Row> {
+async function bench(
+    role: RoleName,
+    base: BaseImage,
+    publicKey: string,
+    runDir: string,
+): Promise<Row> {
     const row: Row = { role };
     const keyDir = defaultKeyDir();
     const { vm } = roleVm({ role, workDir: path.join(runDir, role), keyDir }, publicKey);
@@ -104,14 +109,18 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-    const asked = process.argv.slice(2).filter((a) => (ROLE_NAMES as readonly string[]).includes(a));
+    const asked = process.argv
+        .slice(2)
+        .filter((a) => (ROLE_NAMES as readonly string[]).includes(a));
     const roles = (asked.length ? asked : [...ROLE_NAMES]) as RoleName[];
     const base = ensureBaseImage();
     const { publicKey } = ensureSshKey(defaultKeyDir());
     const runDir = path.join(VM_CACHE, "runs", `bench-${process.pid}`);
     const started = Date.now();
     // Two lanes, heaviest roles first so the lanes end together.
-    const order = (["xmldb", "app", "sandbox", "iiif", "web"] as RoleName[]).filter((r) => roles.includes(r));
+    const order = (["xmldb", "app", "sandbox", "iiif", "web"] as RoleName[]).filter((r) =>
+        roles.includes(r),
+    );
     const rows: Row[] = [];
     const lane = async (): Promise<void> => {
         for (let role = order.shift(); role; role = order.shift()) {
@@ -125,7 +134,9 @@ async function main(): Promise<void> {
     }
     rows.sort((a, b) => ROLE_NAMES.indexOf(a.role) - ROLE_NAMES.indexOf(b.role));
     const out = table(rows);
-    console.log(`\nBoot benchmark (${((Date.now() - started) / 60_000).toFixed(0)} min, TCG, two guests at once):\n${out}`);
+    console.log(
+        `\nBoot benchmark (${((Date.now() - started) / 60_000).toFixed(0)} min, TCG, two guests at once):\n${out}`,
+    );
     const file = path.join(VM_CACHE, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.md`);
     fs.writeFileSync(file, out + "\n");
     console.log(`(saved to ${file})`);

@@ -10,7 +10,14 @@ import * as path from "path";
 import { isRoleName } from "../../components/roles";
 import { renderUserData } from "../../components/userData";
 import { harnessInput } from "./inputs";
-import { ensureBaseImage, ensureSshKey, fakeVolumeSerial, makeVm, PRIVATE_IPS, VM_CACHE } from "./qemu";
+import {
+    ensureBaseImage,
+    ensureSshKey,
+    fakeVolumeSerial,
+    makeVm,
+    PRIVATE_IPS,
+    VM_CACHE,
+} from "./qemu";
 
 async function main(): Promise<void> {
     const args = process.argv.slice(2);

@@ -19,8 +19,20 @@ export const PUBLIC_HOSTNAME = "ouvroir.test";
 /** One site of each kind, proxies to a Python (8001) and a Node.js (8002) app. */
 export const TEST_SITES: readonly Site[] = [
     { name: "main", domains: [PUBLIC_HOSTNAME, `www.${PUBLIC_HOSTNAME}`], kind: "static" },
-    { name: "pyapp", domains: [`py.${PUBLIC_HOSTNAME}`], kind: "proxy", upstreamRole: "app", upstreamPort: 8001 },
-    { name: "nodeapp", domains: [`node.${PUBLIC_HOSTNAME}`], kind: "proxy", upstreamRole: "app", upstreamPort: 8002 },
+    {
+        name: "pyapp",
+        domains: [`py.${PUBLIC_HOSTNAME}`],
+        kind: "proxy",
+        upstreamRole: "app",
+        upstreamPort: 8001,
+    },
+    {
+        name: "nodeapp",
+        domains: [`node.${PUBLIC_HOSTNAME}`],
+        kind: "proxy",
+        upstreamRole: "app",
+        upstreamPort: 8002,
+    },
     { name: "omeka", domains: [`omeka.${PUBLIC_HOSTNAME}`], kind: "php" },
 ];
 

@@ -29,7 +29,13 @@ import { HEALTH } from "./roleVm";
 
 const LOCAL_ROOT = process.env.OUVROIR_LOCAL_DIR ?? "/var/cache/ouvroir/local";
 const DEFAULT_ROLES: readonly RoleName[] = ["web", "xmldb", "iiif"];
-const MEMORY_MIB: Record<RoleName, number> = { web: 2048, xmldb: 3072, iiif: 3072, app: 3072, sandbox: 3072 };
+const MEMORY_MIB: Record<RoleName, number> = {
+    web: 2048,
+    xmldb: 3072,
+    iiif: 3072,
+    app: 3072,
+    sandbox: 3072,
+};
 
 interface Options {
     stack: string;
@@ -62,9 +68,13 @@ function parseArgs(argv: string[]): Options {
         else if (a === "--with" || a === "--roles") {
             const list = next().split(",").filter(Boolean);
             for (const r of list) {
-                if (!(ROLE_NAMES as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"`);
+                if (!(ROLE_NAMES as readonly string[]).includes(r))
+                    throw new Error(`unknown role "${r}"`);
             }
-            o.roles = a === "--with" ? [...new Set([...o.roles, ...(list as RoleName[])])] : (list as RoleName[]);
+            o.roles =
+                a === "--with"
+                    ? [...new Set([...o.roles, ...(list as RoleName[])])]
+                    : (list as RoleName[]);
         } else if (a === "--http-port") o.httpPort = Number(next());
         else if (a === "--https-port") o.httpsPort = Number(next());
         else throw new Error(`unknown argument "${a}" (see the header of scripts/vm/local.ts)`);
@@ -123,7 +133,10 @@ async function main(): Promise<void> {
         } catch {
             // stale
         }
-        if (alive) throw new Error(`local: already running (pid ${pid}); \`npm run local -- --down\` first`);
+        if (alive)
+            throw new Error(
+                `local: already running (pid ${pid}); \`npm run local -- --down\` first`,
+            );
     }
 
     const cfg = parseStackConfig(o.stack, readStackFile(REPO_ROOT, o.stack));
@@ -188,7 +201,9 @@ async function main(): Promise<void> {
     // Until a signal (Ctrl-C, or SIGTERM from --down): a clean guest shutdown keeps the data
     // disks consistent; qemu.ts catches the signal and calls this.
     onShutdown((running) => Promise.all(running.map((vm) => vm.powerOff(60_000))));
-    console.log(`local: booting ${o.roles.join(", ")} of stack ${o.stack} (first boot: many minutes)`);
+    console.log(
+        `local: booting ${o.roles.join(", ")} of stack ${o.stack} (first boot: many minutes)`,
+    );
     const results = await Promise.allSettled(
         vms.map(async ({ role, vm }) => {
             await vm.start(base);
@@ -225,8 +240,13 @@ async function main(): Promise<void> {
             `IIIF:   https://${host}:${o.httpsPort}/iiif/3/<image>/info.json   (images in /srv/data/iiif/images on ${PRIVATE_IPS.iiif})`,
         );
     }
-    lines.push(`SSH:    ssh -i ${key.privateKey} ${cfg.adminUser}@<ip>   (${o.roles.map((r) => `${r} ${PRIVATE_IPS[r]}`).join(", ")})`);
-    lines.push("", "Running; Ctrl-C (or `npm run local -- --down`) stops the VMs. Data disks stay in " + dir);
+    lines.push(
+        `SSH:    ssh -i ${key.privateKey} ${cfg.adminUser}@<ip>   (${o.roles.map((r) => `${r} ${PRIVATE_IPS[r]}`).join(", ")})`,
+    );
+    lines.push(
+        "",
+        "Running; Ctrl-C (or `npm run local -- --down`) stops the VMs. Data disks stay in " + dir,
+    );
     console.log(lines.join("\n"));
     await new Promise(() => undefined);
 }

@@ -26,7 +26,7 @@ const slots = (): number => Number(process.env.OUVROIR_VM_SLOTS ?? "2");
 
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
-/** Deliberately not the stacks' default 10.20.0.0/24, which other tools on this machine use. */
+/** Not the stacks' default 10.20.0.0/24: a local OpenStack on this machine may route that one. */
 export const PRIVATE_CIDR = "10.209.0.0/24";
 export const HOST_PRIVATE_IP = "10.209.0.1";
 /** Fixed private IPs per role, so the web server's upstreams are known before any VM boots. */
@@ -176,7 +176,17 @@ export function ensureSshKey(dir: string): { privateKey: string; publicKey: stri
     fs.mkdirSync(dir, { recursive: true });
     const privateKey = path.join(dir, "id_ed25519");
     if (!fs.existsSync(privateKey)) {
-        sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ouvroir-vm-test", "-f", privateKey]);
+        sh("ssh-keygen", [
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "ouvroir-vm-test",
+            "-f",
+            privateKey,
+        ]);
     }
     return { privateKey, publicKey: fs.readFileSync(`${privateKey}.pub`, "utf8").trim() };
 }
@@ -222,7 +232,9 @@ export class Vm {
     }
 
     private log(line: string): void {
-        (this.spec.log ?? ((l: string) => process.stderr.write(l + "\n")))(`[${this.spec.name}] ${line}`);
+        (this.spec.log ?? ((l: string) => process.stderr.write(l + "\n")))(
+            `[${this.spec.name}] ${line}`,
+        );
     }
 
     /** Seed, overlay and data disk, then qemu; waits for a free slot first. */
@@ -237,7 +249,15 @@ export class Vm {
         if (!s.keepRoot || !fs.existsSync(root) || backingFile(root) !== base.qcow2) {
             fs.rmSync(root, { force: true });
             sh("qemu-img", [
-                "create", "-q", "-f", "qcow2", "-b", base.qcow2, "-F", "qcow2", root,
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-b",
+                base.qcow2,
+                "-F",
+                "qcow2",
+                root,
                 `${s.rootSizeGb ?? 20}G`,
             ]);
             fs.writeFileSync(idFile, `i-${randomUUID().slice(0, 8)}`);
@@ -247,7 +267,14 @@ export class Vm {
 
         if (s.dataDisk && !fs.existsSync(s.dataDisk.path)) {
             fs.mkdirSync(path.dirname(s.dataDisk.path), { recursive: true });
-            sh("qemu-img", ["create", "-q", "-f", "qcow2", s.dataDisk.path, `${s.dataDisk.sizeGb}G`]);
+            sh("qemu-img", [
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                s.dataDisk.path,
+                `${s.dataDisk.sizeGb}G`,
+            ]);
         }
 
         fs.mkdirSync(SLOT_DIR, { recursive: true });
@@ -257,7 +284,8 @@ export class Vm {
             for (let slot = 0; slot < slots(); slot++) {
                 if (await this.tryStart(slot, base, root, seed)) return;
             }
-            if (Date.now() > deadline) throw new Error(`${s.name}: no free VM slot (max ${slots()})`);
+            if (Date.now() > deadline)
+                throw new Error(`${s.name}: no free VM slot (max ${slots()})`);
             if (!waited) this.log(`waiting for a free VM slot (at most ${slots()} VMs at once)`);
             await sleep(10_000);
         }
@@ -294,50 +322,91 @@ export class Vm {
         fs.rmSync(img, { force: true });
         sh("mkfs.vfat", ["-n", "CIDATA", "-C", img, "4096"]);
         sh("mcopy", [
-            "-i", img,
-            path.join(dir, "user-data"), path.join(dir, "meta-data"), path.join(dir, "network-config"),
+            "-i",
+            img,
+            path.join(dir, "user-data"),
+            path.join(dir, "meta-data"),
+            path.join(dir, "network-config"),
             "::",
         ]);
         return img;
     }
 
     /** Starts qemu holding slot `slot`; false when that slot is held by another VM. */
-    private async tryStart(slot: number, base: BaseImage, root: string, seed: string): Promise<boolean> {
+    private async tryStart(
+        slot: number,
+        base: BaseImage,
+        root: string,
+        seed: string,
+    ): Promise<boolean> {
         const s = this.spec;
         this.tap = `ouvtap${slot}`;
-        const fwd = (s.hostForwards ?? []).map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
+        const fwd = (s.hostForwards ?? []).map(
+            (f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`,
+        );
         const qemu = [
             "qemu-system-x86_64",
-            "-name", `ouvroir-${s.name}`,
+            "-name",
+            `ouvroir-${s.name}`,
             ...accelArgs(),
-            "-smp", String(s.cpus ?? 2),
-            "-m", String(s.memoryMiB ?? 3072),
-            "-nodefaults", "-display", "none", "-no-reboot",
-            "-kernel", base.kernel, "-initrd", base.initrd,
-            "-append", "root=LABEL=rootfs ro console=ttyS0 panic=-1",
-            "-drive", `file=${root},if=virtio,format=qcow2,discard=unmap`,
-            "-drive", `file=${seed},if=virtio,format=raw,readonly=on`,
+            "-smp",
+            String(s.cpus ?? 2),
+            "-m",
+            String(s.memoryMiB ?? 3072),
+            "-nodefaults",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-kernel",
+            base.kernel,
+            "-initrd",
+            base.initrd,
+            "-append",
+            "root=LABEL=rootfs ro console=ttyS0 panic=-1",
+            "-drive",
+            `file=${root},if=virtio,format=qcow2,discard=unmap`,
+            "-drive",
+            `file=${seed},if=virtio,format=raw,readonly=on`,
             ...(s.dataDisk
                 ? [
-                      "-drive", `file=${s.dataDisk.path},if=none,id=data,format=qcow2,discard=unmap`,
-                      "-device", `virtio-blk-pci,drive=data,serial=${s.dataDisk.serial}`,
+                      "-drive",
+                      `file=${s.dataDisk.path},if=none,id=data,format=qcow2,discard=unmap`,
+                      "-device",
+                      `virtio-blk-pci,drive=data,serial=${s.dataDisk.serial}`,
                   ]
                 : []),
-            "-netdev", `user,id=n0,ipv6=off${fwd.join("")}`,
-            "-device", `virtio-net-pci,netdev=n0,mac=${mac(s.privateIp, 0)}`,
-            "-netdev", `tap,id=n1,ifname=${this.tap},script=no,downscript=no`,
-            "-device", `virtio-net-pci,netdev=n1,mac=${mac(s.privateIp, 1)}`,
-            "-object", "rng-random,filename=/dev/urandom,id=rng0",
-            "-device", "virtio-rng-pci,rng=rng0",
-            "-serial", `file:${this.serialLog}`,
-            "-monitor", `unix:${path.join(s.workDir, "monitor.sock")},server=on,wait=off`,
+            "-netdev",
+            `user,id=n0,ipv6=off${fwd.join("")}`,
+            "-device",
+            `virtio-net-pci,netdev=n0,mac=${mac(s.privateIp, 0)}`,
+            "-netdev",
+            `tap,id=n1,ifname=${this.tap},script=no,downscript=no`,
+            "-device",
+            `virtio-net-pci,netdev=n1,mac=${mac(s.privateIp, 1)}`,
+            "-object",
+            "rng-random,filename=/dev/urandom,id=rng0",
+            "-device",
+            "virtio-rng-pci,rng=rng0",
+            "-serial",
+            `file:${this.serialLog}`,
+            "-monitor",
+            `unix:${path.join(s.workDir, "monitor.sock")},server=on,wait=off`,
         ];
         // flock holds the slot for qemu's lifetime; exit 75 means the slot is taken. Both
         // setpriv --pdeathsig layers make qemu die with this process, whatever kills it.
         const lock = path.join(SLOT_DIR, `slot-${slot}.lock`);
         const argv = [
-            "--pdeathsig", "KILL", "flock", "-n", "-E", "75", lock,
-            "setpriv", "--pdeathsig", "KILL", ...qemu,
+            "--pdeathsig",
+            "KILL",
+            "flock",
+            "-n",
+            "-E",
+            "75",
+            lock,
+            "setpriv",
+            "--pdeathsig",
+            "KILL",
+            ...qemu,
         ];
         // The tap must exist before qemu opens it; a tap left from a dead VM is reused.
         try {
@@ -429,13 +498,20 @@ export class Vm {
 
     private sshArgs(timeoutS: number, user?: string): string[] {
         return [
-            "-i", this.sshKey,
-            "-o", "BatchMode=yes",
-            "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR",
-            "-o", `ConnectTimeout=${Math.min(timeoutS, 15)}`,
-            "-o", "ServerAliveInterval=15",
+            "-i",
+            this.sshKey,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            `ConnectTimeout=${Math.min(timeoutS, 15)}`,
+            "-o",
+            "ServerAliveInterval=15",
             `${user ?? this.adminUser}@${this.spec.privateIp}`,
         ];
     }
@@ -463,7 +539,9 @@ export class Vm {
     async copyIn(local: string, remote: string, user?: string, timeoutMs = 300_000): Promise<void> {
         const args = this.sshArgs(15, user);
         const target = args.pop()!;
-        await execFileP("scp", ["-q", ...args, local, `${target}:${remote}`], { timeout: timeoutMs });
+        await execFileP("scp", ["-q", ...args, local, `${target}:${remote}`], {
+            timeout: timeoutMs,
+        });
     }
 
     /**
@@ -474,12 +552,15 @@ export class Vm {
         const deadline = this.startedAt + timeoutMs;
         // cloud-init's default final message, or ours (cloud-init/base.yaml). Any other
         // message without them costs only a slower poll: `cloud-init status` every 30 s.
-        const finished = /Cloud-init v\. \S+ finished at|cloud-init finished|ouvroir \S+ ready after/i;
+        const finished =
+            /Cloud-init v\. \S+ finished at|cloud-init finished|ouvroir \S+ ready after/i;
         let lastPoll = Date.now();
         for (;;) {
             if (finished.test(this.serial())) break;
             if (this.exited) {
-                throw new Error(`${this.spec.name}: qemu exited (${this.exitInfo})\n${this.tail()}`);
+                throw new Error(
+                    `${this.spec.name}: qemu exited (${this.exitInfo})\n${this.tail()}`,
+                );
             }
             if (Date.now() > deadline) {
                 throw new Error(
@@ -496,7 +577,10 @@ export class Vm {
         }
         let r: SshResult = { code: 255, stdout: "", stderr: "" };
         while (Date.now() < deadline) {
-            r = await this.ssh("cloud-init status --wait --long", Math.max(deadline - Date.now(), 5000));
+            r = await this.ssh(
+                "cloud-init status --wait --long",
+                Math.max(deadline - Date.now(), 5000),
+            );
             if (r.code !== 255) break;
             await sleep(3000);
         }

@@ -76,11 +76,9 @@ export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: Us
  */
 export const HEALTH: Record<RoleName, string> = {
     web: "systemctl is-active --quiet nginx && curl -sk -o /dev/null https://127.0.0.1/",
-    xmldb:
-        "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/rest | grep -qE '^(200|401)$'",
+    xmldb: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/rest | grep -qE '^(200|401)$'",
     iiif: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8182/ | grep -qE '^[234]'",
-    app:
-        "systemctl is-active --quiet mariadb 2>/dev/null || systemctl is-active --quiet postgresql",
+    app: "systemctl is-active --quiet mariadb 2>/dev/null || systemctl is-active --quiet postgresql",
     sandbox: "systemctl is-active --quiet docker 2>/dev/null || command -v dockerd-rootless.sh",
 };
 

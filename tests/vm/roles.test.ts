@@ -98,7 +98,16 @@ async function request(url: string, extra: string[] = []): Promise<Response> {
     const port = u.port || (u.protocol === "https:" ? "443" : "80");
     const { stdout } = await execFileP(
         "curl",
-        ["-sk", "-i", "--max-time", "120", "--resolve", `${u.hostname}:${port}:${WEB}`, ...extra, url],
+        [
+            "-sk",
+            "-i",
+            "--max-time",
+            "120",
+            "--resolve",
+            `${u.hostname}:${port}:${WEB}`,
+            ...extra,
+            url,
+        ],
         { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
     );
     // Headers end at the first blank line (HTTP/2 and HTTP/1.1 alike; no 100-continue here).
@@ -143,11 +152,15 @@ beforeAll(async () => {
 afterAll(async () => {
     await Promise.all((Object.keys(vms) as RoleName[]).map(stop));
     const rows = (Object.keys(figures) as RoleName[]).map(
-        (r) => `${r.padEnd(8)} ${figures[r]!.cloudInit.toFixed(0).padStart(6)} ${figures[r]!.healthy.toFixed(0).padStart(8)}`,
+        (r) =>
+            `${r.padEnd(8)} ${figures[r]!.cloudInit.toFixed(0).padStart(6)} ${figures[r]!.healthy.toFixed(0).padStart(8)}`,
     );
     console.log(
-        ["VM figures (seconds from qemu start; two guests share two cores)",
-            "role     cloud-init  healthy", ...rows].join("\n"),
+        [
+            "VM figures (seconds from qemu start; two guests share two cores)",
+            "role     cloud-init  healthy",
+            ...rows,
+        ].join("\n"),
     );
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
 });
@@ -166,7 +179,10 @@ describe("web server", () => {
         await check(["web"], async () => {
             const token = `vmtest-${Date.now()}`;
             for (const site of TEST_SITES.filter((s) => s.kind === "static")) {
-                await sh(vm, `echo ${token}-${site.name} | sudo tee /srv/data/www/${site.name}/vmtest.txt`);
+                await sh(
+                    vm,
+                    `echo ${token}-${site.name} | sudo tee /srv/data/www/${site.name}/vmtest.txt`,
+                );
                 for (const domain of site.domains) {
                     const r = await request(`https://${domain}/vmtest.txt`);
                     expect(`${domain} ${r.status} ${r.body.toString().trim()}`).toBe(
@@ -254,10 +270,16 @@ describe("IIIF server", () => {
             const doc = JSON.parse(info.body.toString()) as Record<string, unknown>;
             // Image API 3 says `id`; Debian's IIPImage 1.1 answers API 2 (`@id`) on both paths.
             const id = String(doc.id ?? doc["@id"]);
-            expect(id).toMatch(new RegExp(`^https://${PUBLIC_HOSTNAME.replace(".", "\\.")}/iiif/[23]/vmtest\\.tif$`));
+            expect(id).toMatch(
+                new RegExp(
+                    `^https://${PUBLIC_HOSTNAME.replace(".", "\\.")}/iiif/[23]/vmtest\\.tif$`,
+                ),
+            );
             expect(doc.width).toBe(640);
 
-            const tile = await request(`https://${PUBLIC_HOSTNAME}/iiif/3/vmtest.tif/full/256,/0/default.jpg`);
+            const tile = await request(
+                `https://${PUBLIC_HOSTNAME}/iiif/3/vmtest.tif/full/256,/0/default.jpg`,
+            );
             expect(tile.status).toBe(200);
             expect(tile.headers["content-type"]).toMatch(/image\/jpeg/);
             expect(tile.body.subarray(0, 2).toString("hex")).toBe("ffd8");
@@ -295,7 +317,10 @@ describe("app server", () => {
         await check(["web", "app"], async () => {
             const py = await request(`https://py.${PUBLIC_HOSTNAME}/hello`);
             expect(py.status).toBe(200);
-            expect(JSON.parse(py.body.toString())).toMatchObject({ app: "hello-python", venv: true });
+            expect(JSON.parse(py.body.toString())).toMatchObject({
+                app: "hello-python",
+                venv: true,
+            });
             const node = await request(`https://node.${PUBLIC_HOSTNAME}/hello`);
             expect(node.status).toBe(200);
             expect(JSON.parse(node.body.toString())).toMatchObject({ app: "hello-node" });
@@ -332,7 +357,11 @@ describe("sandbox host", () => {
             expect(groups.split(/\s+/)).not.toEqual(expect.arrayContaining(["docker"]));
             expect((await vm.ssh("sudo -n true", 60_000, "alice")).code).not.toBe(0);
             await sh(vm, "docker import /tmp/busybox.tar vmtest/busybox", "alice");
-            const out = await sh(vm, "docker run --rm vmtest/busybox echo hello-from-container", "alice");
+            const out = await sh(
+                vm,
+                "docker run --rm vmtest/busybox echo hello-from-container",
+                "alice",
+            );
             expect(out.trim()).toBe("hello-from-container");
             const root = await sh(vm, "docker info -f '{{.DockerRootDir}}'", "alice");
             expect(root.trim()).toMatch(/^\/srv\/data\/home\/alice\//);
