@@ -137,9 +137,13 @@ def services(args):
     retry("keystone", lambda: conn.identity.find_project("admin", domain_id="default"))
     service_project = ensure_project(conn, "service", "OpenStack service users")
     admin_role = conn.identity.find_role("admin")
+    # Since the fix of OSSA-2023-003, Cinder only lets Nova delete an attachment with a
+    # service token carrying the `service` role; without it every detach fails with 409.
+    service_role = conn.identity.find_role("service") or conn.identity.create_role(name="service")
     for name in SERVICE_USERS:
         user = ensure_user(conn, name, args.password, service_project)
         conn.identity.assign_project_role_to_user(service_project, user, admin_role)
+        conn.identity.assign_project_role_to_user(service_project, user, service_role)
     existing = {(s.name, s.type): s for s in conn.identity.services()}
     endpoints = {(e.service_id, e.interface) for e in conn.identity.endpoints()}
     for name, type_, url in SERVICES:

@@ -211,6 +211,8 @@ enabled = false
 $(authtoken keystone_authtoken nova)
 $(authtoken placement placement)
 $(authtoken neutron neutron)
+$(authtoken service_user nova)
+send_service_user_token = true
 EOF
 # Debian ships a broken "username = =" and a floating pool name that does not exist here.
 crudini --del /etc/nova/nova.conf neutron default_floating_pool
@@ -301,8 +303,10 @@ volume_backend_name = fake
 target_helper = fake
 [oslo_concurrency]
 lock_path = /var/lib/cinder/tmp
-$(authtoken keystone_authtoken cinder)
 $(authtoken nova cinder)
+$(authtoken keystone_authtoken cinder)
+service_token_roles = service
+service_token_roles_required = true
 EOF
 crudini --del /etc/cinder/cinder.conf lvm
 uwsgi_api cinder-api 8776 /etc/cinder/cinder-api-uwsgi.ini 2 1
