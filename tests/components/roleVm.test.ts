@@ -54,13 +54,23 @@ function args(role: RoleName, over: Partial<RoleVmArgs> = {}): RoleVmArgs {
     };
 }
 
-async function build(role: RoleName, over: Partial<RoleVmArgs> = {}): Promise<Registration[]> {
-    const records: Registration[] = [];
-    installMocks("dev", { previousOutputs: {} }, records);
-    await runStack(records, () => {
-        new ROLE_CLASSES[role](role, args(role, over));
-    });
-    return records;
+const built = new Map<string, Promise<Registration[]>>();
+
+/** Builds a role's component under mocks; the default build of each role is made once per file. */
+function build(role: RoleName, over: Partial<RoleVmArgs> = {}): Promise<Registration[]> {
+    const key = Object.keys(over).length === 0 ? role : "";
+    const cached = key ? built.get(key) : undefined;
+    if (cached) return cached;
+    const run = (async (): Promise<Registration[]> => {
+        const records: Registration[] = [];
+        installMocks("dev", { previousOutputs: {} }, records);
+        await runStack(records, () => {
+            new ROLE_CLASSES[role](role, args(role, over));
+        });
+        return records;
+    })();
+    if (key) built.set(key, run);
+    return run;
 }
 
 async function ruleLines(records: Registration[]): Promise<string[]> {
