@@ -192,6 +192,7 @@ async function main(): Promise<void> {
                         : [],
                 memoryMiB: MEMORY_MIB[role],
                 keepRoot: !o.fresh,
+                durable: true,
             },
             keyDir,
         );
