@@ -1,0 +1,334 @@
+// Does not prove Cinder itself (attach/detach, extend through the API, the cloud's reboot): a qcow2 file with a volume-like serial stands for the volume, qemu's block_resize for an extend, power-off + start of the same root disk for a reboot.
+/**
+ * Data trials on the web server (the lightest stateful role with real data: its sites' files on
+ * the volume), one VM life in order: first boot on an empty volume, online grow, reboot, killed
+ * services, a day-2 site change pushed as the program pushes it, then a rebuild (a new instance
+ * on the same volume). Each trial prints a figure line.
+ */
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { PUBLIC_HOSTNAME } from "../../scripts/vm/inputs";
+import {
+    BaseImage,
+    DataDisk,
+    ensureBaseImage,
+    fakeVolumeSerial,
+    Vm,
+    VM_CACHE,
+} from "../../scripts/vm/qemu";
+import {
+    BOOT_TIMEOUT_MS,
+    bootHealthy,
+    CHANGED_SITES,
+    defaultPage,
+    guest,
+    httpsGet,
+    monitor,
+    NEW_SITE,
+    pushDay2,
+    REMOVED_SITE,
+    TRIAL_IPS,
+    trialVm,
+    waitForVhost,
+} from "../../scripts/bench-day2";
+import { UserDataInput } from "../../components/userData";
+
+jest.setTimeout(BOOT_TIMEOUT_MS + 10 * 60_000);
+
+const RUN_DIR = path.join(VM_CACHE, "runs", `trials-${process.pid}`);
+const IP = TRIAL_IPS.trials;
+const DATA_DIR = "/srv/data/www/main";
+/** Files written on the volume at first boot and checked after every trial. */
+const FILES = ["trial-1.bin", "trial-2.bin", "trial-3.bin"];
+const SIZES_KIB = [64, 1024, 8192];
+const TOKEN = `trial-${Date.now()}`;
+
+const figures: string[] = [];
+const sums = new Map<string, string>();
+let base: BaseImage;
+let dataDisk: DataDisk;
+let vm: Vm | undefined;
+let input: UserDataInput;
+let bootError: Error | undefined;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function current(): Vm {
+    if (bootError) throw bootError;
+    if (!vm?.running) throw new Error("the trial VM is not running (an earlier trial failed)");
+    return vm;
+}
+
+/** Runs a trial; a failure carries the guest's cloud-init logs. */
+async function trial(fn: (vm: Vm) => Promise<void>): Promise<void> {
+    const v = current();
+    try {
+        await fn(v);
+    } catch (e) {
+        const err = e as Error;
+        if (v.running) err.message += "\n" + (await v.diagnostics());
+        throw err;
+    }
+}
+
+/** How many of the first-boot files still have their checksum, in the guest. */
+async function intact(v: Vm): Promise<number> {
+    const out = await guest(v, `cd ${DATA_DIR} && sha256sum ${FILES.join(" ")} || true`);
+    let n = 0;
+    for (const line of out.trim().split("\n")) {
+        const [sum, file] = line.split(/\s+/);
+        if (file !== undefined && sums.get(file) === sum) n++;
+    }
+    return n;
+}
+
+/** Lines of the guest's cloud-init logs and grow-script journal that mention mkfs. */
+async function mkfsLines(v: Vm): Promise<string[]> {
+    const out = await guest(
+        v,
+        "sudo grep -ih mkfs /var/log/cloud-init.log /var/log/cloud-init-output.log || true; " +
+            "sudo journalctl -q --no-pager -u ouvroir-grow-data.service | grep -i mkfs || true",
+    );
+    return out.split("\n").filter((l) => l.trim() !== "");
+}
+
+const bootId = async (v: Vm): Promise<string> =>
+    (await guest(v, "cat /proc/sys/kernel/random/boot_id")).trim();
+
+const fsBytes = async (v: Vm): Promise<number> =>
+    Number((await guest(v, "df -B1 --output=size /srv/data | tail -n 1")).trim());
+
+/** Powers the VM off cleanly and lets it go. */
+async function powerOff(): Promise<void> {
+    const v = vm;
+    vm = undefined;
+    await v?.powerOff();
+}
+
+/** Boots the web server on the trial disk; keepRoot: the same instance again (a reboot). */
+async function boot(
+    name: string,
+    workDir: string,
+    keepRoot: boolean,
+    sites?: UserDataInput["sites"],
+): Promise<number> {
+    const t = trialVm({ role: "web", name, privateIp: IP, workDir, dataDisk, keepRoot, sites });
+    vm = t.vm;
+    input = t.input;
+    try {
+        return await bootHealthy(t.vm, base, "web");
+    } catch (e) {
+        bootError = e as Error;
+        throw e;
+    }
+}
+
+beforeAll(async () => {
+    base = ensureBaseImage();
+    fs.mkdirSync(RUN_DIR, { recursive: true });
+    dataDisk = { path: path.join(RUN_DIR, "data.qcow2"), serial: fakeVolumeSerial(), sizeGb: 8 };
+    await boot("trial-web", path.join(RUN_DIR, "a"), false).catch(() => undefined);
+});
+
+afterAll(async () => {
+    await powerOff();
+    console.log(["Data trials (web server, TCG):", ...figures.map((f) => `  ${f}`)].join("\n"));
+    if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
+});
+
+describe("data trials on the web server's volume", () => {
+    it("first boot formats the empty volume once and serves files written on it", async () => {
+        await trial(async (v) => {
+            // The positive control of the rebuild's "no mkfs": here the volume was empty.
+            expect((await mkfsLines(v)).join("\n")).toMatch(/mkfs/i);
+            for (const [i, file] of FILES.entries()) {
+                const bytes = randomBytes(SIZES_KIB[i]! * 1024);
+                sums.set(file, createHash("sha256").update(bytes).digest("hex"));
+                const local = path.join(RUN_DIR, file);
+                fs.writeFileSync(local, bytes);
+                await v.copyIn(local, `/tmp/${file}`);
+                await guest(v, `sudo install -m 0644 /tmp/${file} ${DATA_DIR}/${file}`);
+            }
+            await guest(v, `echo ${TOKEN} | sudo tee ${DATA_DIR}/trial.txt >/dev/null && sync`);
+            expect(await intact(v)).toBe(FILES.length);
+            const r = await httpsGet(IP, `https://${PUBLIC_HOSTNAME}/trial.txt`);
+            expect(`${r.status} ${r.body.trim()}`).toBe(`200 ${TOKEN}`);
+        });
+    });
+
+    it("online grow: the filesystem follows a grown disk without a reboot, data intact", async () => {
+        await trial(async (v) => {
+            const before = await fsBytes(v);
+            const boot = await bootId(v);
+            const t0 = Date.now();
+            const answer = await monitor(v, "block_resize data 12G");
+            expect(answer).not.toMatch(/error|not found/i);
+            let after = before;
+            const deadline = Date.now() + 120_000;
+            while (after < before + 3 * 2 ** 30 && Date.now() < deadline) {
+                await sleep(2000);
+                after = await fsBytes(v);
+            }
+            const seconds = (Date.now() - t0) / 1000;
+            const gib = (n: number): string => (n / 2 ** 30).toFixed(1);
+            const log = await guest(
+                v,
+                "sudo journalctl -q --no-pager -u ouvroir-grow-data.service | tail -n 5",
+            );
+            expect(`${gib(after)} GiB (grow log: ${log.trim()})`).toMatch(/^1[12]\.\d GiB/);
+            expect(await bootId(v)).toBe(boot);
+            const n = await intact(v);
+            figures.push(
+                `online grow: ${gib(before)} → ${gib(after)} GiB filesystem in ${seconds.toFixed(0)} s, ` +
+                    `no reboot, ${n}/${FILES.length} data intact`,
+            );
+            expect(n).toBe(FILES.length);
+        });
+    });
+
+    it("reboot: every service comes back without a hand, data intact", async () => {
+        const v = current();
+        const before = await bootId(v);
+        await powerOff();
+        const t0 = Date.now();
+        await boot("trial-web", path.join(RUN_DIR, "a"), true);
+        await trial(async (w) => {
+            expect(await bootId(w)).not.toBe(before);
+            const services = [
+                "nginx",
+                "php8.2-fpm",
+                "fail2ban",
+                "nftables",
+                "ssh",
+                "chrony",
+                "unattended-upgrades",
+            ];
+            const states = await guest(w, `systemctl is-active ${services.join(" ")} || true`);
+            const back = states
+                .trim()
+                .split("\n")
+                .filter((s) => s === "active").length;
+            const n = await intact(w);
+            const r = await httpsGet(IP, `https://${PUBLIC_HOSTNAME}/trial.txt`);
+            figures.push(
+                `reboot: ${back}/${services.length} services back in ${((Date.now() - t0) / 1000).toFixed(0)} s, ` +
+                    `${n}/${FILES.length} data intact, old page served: ${r.status === 200}`,
+            );
+            expect(
+                Object.fromEntries(services.map((s, i) => [s, states.trim().split("\n")[i]])),
+            ).toEqual(Object.fromEntries(services.map((s) => [s, "active"])));
+            expect(n).toBe(FILES.length);
+            expect(`${r.status} ${r.body.trim()}`).toBe(`200 ${TOKEN}`);
+            // The grown filesystem stays grown.
+            expect(await fsBytes(w)).toBeGreaterThan(11 * 2 ** 30);
+        });
+    });
+
+    it("a killed service is restarted by systemd", async () => {
+        await trial(async (v) => {
+            // ssh: only the listener (our own session lives in its own scope, but be safe).
+            const services = ["nginx", "php8.2-fpm", "fail2ban", "ssh", "chrony"];
+            const result: Record<string, string> = {};
+            for (const s of services) {
+                const pid = (await guest(v, `systemctl show -p MainPID --value ${s}`)).trim();
+                const whom = s === "ssh" ? "--kill-whom=main " : "";
+                await guest(v, `sudo systemctl kill ${whom}-s KILL ${s}`);
+                let state = "";
+                for (let i = 0; i < 15; i++) {
+                    await sleep(2000);
+                    const r = await v.ssh(
+                        `systemctl is-active ${s}; systemctl show -p MainPID --value ${s}`,
+                    );
+                    const [active, now] = r.stdout.trim().split("\n");
+                    state = active ?? "";
+                    if (active === "active" && now !== pid && now !== "0") break;
+                }
+                const restart = (await guest(v, `systemctl show -p Restart --value ${s}`)).trim();
+                result[s] = state === "active" ? "restarted" : `${state} (Restart=${restart})`;
+                // Leave the VM usable for the next trials whatever systemd did.
+                if (state !== "active") await guest(v, `sudo systemctl start ${s}`);
+            }
+            const ok = Object.values(result).filter((r) => r === "restarted").length;
+            figures.push(
+                `killed services restarted by systemd: ${ok}/${services.length} ` +
+                    Object.entries(result)
+                        .map(([s, r]) => `${s}=${r}`)
+                        .join(", "),
+            );
+            expect(result).toEqual(Object.fromEntries(services.map((s) => [s, "restarted"])));
+        });
+    });
+
+    it("day-2 over SSH: the pushed script adds a vhost and removes one, no rebuild, no restart", async () => {
+        await trial(async (v) => {
+            const removed = `node.${PUBLIC_HOSTNAME}`;
+            const added = NEW_SITE.domains[0]!;
+            expect(
+                await guest(v, "sudo nginx -T 2>/dev/null | grep -c 'server_name' || true"),
+            ).not.toBe("0");
+            expect(
+                await guest(v, `sudo nginx -T 2>/dev/null | grep -F ${removed} || true`),
+            ).toMatch(removed);
+            const master = (await guest(v, "systemctl show -p MainPID --value nginx")).trim();
+            const boot = await bootId(v);
+
+            const t0 = Date.now();
+            const out = await pushDay2(v, { ...input, sites: CHANGED_SITES });
+            expect(out).toMatch(/ouvroir day-2: web applied/);
+            await waitForVhost(IP, added, defaultPage(added), 120_000);
+            const seconds = (Date.now() - t0) / 1000;
+
+            // The removed site: no vhost left; its name now falls to the default vhost.
+            expect(await guest(v, `sudo nginx -T 2>/dev/null | grep -F ${removed} || true`)).toBe(
+                "",
+            );
+            expect(
+                await guest(v, `ls /etc/nginx/sites-enabled /etc/nginx/sites-available`),
+            ).not.toMatch(REMOVED_SITE);
+            const fallback = await httpsGet(IP, `https://${removed}/trial.txt`);
+            expect(`${fallback.status} ${fallback.body.trim()}`).toBe(`200 ${TOKEN}`);
+            // Reloaded, not restarted; same boot.
+            expect((await guest(v, "systemctl show -p MainPID --value nginx")).trim()).toBe(master);
+            expect(await bootId(v)).toBe(boot);
+
+            // Idempotent: the same push again changes no file.
+            const conf =
+                "sudo sha256sum /etc/nginx/sites-available/* /etc/ouvroir/sites; ls -l /etc/nginx/sites-enabled";
+            const state = await guest(v, conf);
+            await pushDay2(v, { ...input, sites: CHANGED_SITES });
+            expect(await guest(v, conf)).toBe(state);
+            figures.push(
+                `day-2: +${NEW_SITE.name} -${REMOVED_SITE} pushed and answering in ${seconds.toFixed(1)} s, ` +
+                    "nginx reloaded (same master PID), same boot, re-push changes nothing",
+            );
+        });
+    });
+
+    it("rebuild: a new VM on the same volume finds its data, never runs mkfs, serves the old data", async () => {
+        current();
+        const oldInstance = (await guest(current(), "cat /var/lib/cloud/data/instance-id")).trim();
+        await powerOff();
+        // A new instance (new root disk, instance id and seed) with the current site list.
+        await boot("trial-web-rebuilt", path.join(RUN_DIR, "b"), false, CHANGED_SITES);
+        await trial(async (v) => {
+            expect((await guest(v, "cat /var/lib/cloud/data/instance-id")).trim()).not.toBe(
+                oldInstance,
+            );
+            const mkfs = await mkfsLines(v);
+            const n = await intact(v);
+            const old = await httpsGet(IP, `https://${PUBLIC_HOSTNAME}/trial.txt`);
+            const added = NEW_SITE.domains[0]!;
+            const site = await httpsGet(IP, `https://${added}/`);
+            figures.push(
+                `rebuild: ${n}/${FILES.length} data intact, mkfs lines in the new VM's logs: ${mkfs.length}, ` +
+                    `old page served: ${old.status === 200 && old.body.trim() === TOKEN}`,
+            );
+            expect(mkfs).toEqual([]);
+            expect(n).toBe(FILES.length);
+            expect(`${old.status} ${old.body.trim()}`).toBe(`200 ${TOKEN}`);
+            expect(`${site.status} ${site.body}`).toMatch(`200 ${defaultPage(added)}`);
+            expect(await fsBytes(v)).toBeGreaterThan(11 * 2 ** 30);
+        });
+    });
+});
