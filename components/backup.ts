@@ -3,8 +3,13 @@
  * site than Béluga). CONTRACT between the program (config.ts, day2.ts) and the backup scripts:
  * the day-2 step of every stateful role appends `renderBackupSetup(...)`, a bash fragment run as
  * root that installs and schedules the backups. Secrets arrive here, never in user data.
+ *
+ * The scripts and units live in cloud-init/files/backup/ and are embedded (base64) so the
+ * fragment is self-contained; what each role backs up is data, in BACKUP_PLANS.
  */
-import { RoleName } from "./roles";
+import * as fs from "fs";
+import * as path from "path";
+import { RoleName, ROLES } from "./roles";
 
 export interface BackupSettings {
     /** S3 endpoint URL, e.g. https://object-arbutus.alliancecan.ca */
@@ -24,16 +29,235 @@ export interface BackupSecrets {
     readonly resticPassword: string;
 }
 
-/** Placeholder until the backup scripts land: installs nothing. */
+/** What one role backs up and how it comes back. */
+export interface BackupPlan {
+    /**
+     * Consistent dumps made before each backup, into `<data>/backup-dumps/`: `basex` (CREATE
+     * BACKUP of every database), `sql` (mariadb-dump --single-transaction or pg_dumpall, whichever
+     * engine the VM runs). The live database directories are excluded: the dumps are the backup.
+     */
+    readonly dumps: readonly ("basex" | "sql")[];
+    /** restic exclude patterns (absolute): caches, live database files. */
+    readonly excludes: readonly string[];
+    /** systemd unit patterns stopped during a restore and started again after it. */
+    readonly services: readonly string[];
+    /** `user:group:dir` made to own `dir` after a restore (a new VM may number accounts anew). */
+    readonly owners: readonly string[];
+    /** The role's idempotent setup scripts, run after a restore (they enable restored apps/sites). */
+    readonly afterRestore: readonly string[];
+}
+
+const data = (role: RoleName): string => ROLES[role].dataMountPoint;
+
+/** Every role: the filesystem's own directory and a half-made dump are never worth keeping. */
+const common = (role: RoleName): string[] => [
+    `${data(role)}/lost+found`,
+    `${data(role)}/backup-dumps/basex.new`,
+];
+
+export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
+    web: {
+        dumps: [],
+        excludes: common("web"),
+        services: ["nginx.service"],
+        owners: [],
+        afterRestore: ["/usr/local/sbin/ouvroir-web-setup"],
+    },
+    xmldb: {
+        dumps: ["basex"],
+        excludes: common("xmldb"),
+        services: ["basex.service"],
+        owners: [`basex:basex:${data("xmldb")}/basex/data`, `basex:basex:${data("xmldb")}/basex/repo`],
+        afterRestore: [],
+    },
+    iiif: {
+        dumps: [],
+        // Derivatives are recomputed from the images on demand: the bulk of the volume, no value.
+        excludes: [...common("iiif"), `${data("iiif")}/iiif/cache`],
+        services: ["cantaloupe.service", "lighttpd.service"],
+        owners: [`cantaloupe:cantaloupe:${data("iiif")}/iiif/cache`],
+        afterRestore: [],
+    },
+    app: {
+        dumps: ["sql"],
+        excludes: [...common("app"), `${data("app")}/mysql`, `${data("app")}/postgresql`],
+        services: ["ouvroir-app@*.service", "mariadb.service", "postgresql.service"],
+        owners: [`ouvroir-apps:ouvroir-apps:${data("app")}/apps`],
+        afterRestore: ["/usr/local/sbin/ouvroir-app-setup"],
+    },
+    sandbox: {
+        dumps: [],
+        // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;
+        // copying a live overlay store would not restore anyway.
+        excludes: [...common("sandbox"), `${data("sandbox")}/home/*/docker`, `${data("sandbox")}/home/*/.cache`],
+        services: [],
+        owners: [],
+        afterRestore: ["/usr/local/sbin/ouvroir-sandbox-setup"],
+    },
+};
+
+/** The files of cloud-init/files/backup/ the fragment installs, with their modes. */
+export const BACKUP_FILES: readonly { readonly source: string; readonly path: string; readonly mode: string }[] = [
+    { source: "backup-lib.sh", path: "/usr/local/lib/ouvroir/backup-lib.sh", mode: "0644" },
+    { source: "ouvroir-backup.sh", path: "/usr/local/sbin/ouvroir-backup", mode: "0755" },
+    { source: "ouvroir-restore.sh", path: "/usr/local/sbin/ouvroir-restore", mode: "0755" },
+    { source: "ouvroir-backup.service", path: "/etc/systemd/system/ouvroir-backup.service", mode: "0644" },
+    { source: "ouvroir-backup.timer", path: "/etc/systemd/system/ouvroir-backup.timer", mode: "0644" },
+    { source: "ouvroir-backup-check.service", path: "/etc/systemd/system/ouvroir-backup-check.service", mode: "0644" },
+    { source: "ouvroir-backup-check.timer", path: "/etc/systemd/system/ouvroir-backup-check.timer", mode: "0644" },
+];
+
+export const BACKUP_FILES_DIR = path.join(__dirname, "..", "cloud-init", "files", "backup");
+export const BACKUP_ENV_PATH = "/etc/ouvroir/backup.env";
+
+/** Shell-quotes one word. */
+function q(word: string): string {
+    return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Pure: the problems of a backup setting, each naming its key and the fix (empty: valid). */
+export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"): string[] {
+    const problems: string[] = [];
+    let url: URL | undefined;
+    try {
+        url = new URL(s.endpoint);
+    } catch {
+        problems.push(`${key}.endpoint: "${s.endpoint}" is not a URL (e.g. https://object-arbutus.alliancecan.ca)`);
+    }
+    if (url && (!/^https?:$/.test(url.protocol) || (url.pathname !== "/" && url.pathname !== "") || url.search)) {
+        problems.push(`${key}.endpoint: give only scheme and host, e.g. https://object-arbutus.alliancecan.ca`);
+    }
+    if (url?.protocol === "http:" && !/^(127\.|10\.|localhost$)/.test(url.hostname)) {
+        problems.push(`${key}.endpoint: keys and data would cross the network in clear: use https`);
+    }
+    // S3 bucket naming rules (the path-style subset Ceph RGW accepts too).
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket) || s.bucket.includes("..")) {
+        problems.push(`${key}.bucket: "${s.bucket}" is not a valid bucket name (3-63 of a-z 0-9 . -)`);
+    }
+    if (!/^[A-Za-z0-9 :*,./~-]+$/.test(s.onCalendar)) {
+        problems.push(`${key}.onCalendar: "${s.onCalendar}" is not a systemd calendar expression (e.g. daily, *-*-* 02:30:00)`);
+    }
+    for (const k of ["keepDaily", "keepWeekly", "keepMonthly"] as const) {
+        if (!Number.isInteger(s[k]) || s[k] < 0) problems.push(`${key}.${k}: ${s[k]} must be an integer ≥ 0`);
+    }
+    if (s.keepDaily + s.keepWeekly + s.keepMonthly === 0) {
+        problems.push(`${key}: keepDaily, keepWeekly and keepMonthly are all 0: forget would delete every snapshot`);
+    }
+    return problems;
+}
+
+/** The repository of one VM: one prefix per hostname in the stack's bucket. */
+export function resticRepository(settings: BackupSettings, hostname: string): string {
+    return `s3:${settings.endpoint.replace(/\/+$/, "")}/${settings.bucket}/${hostname}`;
+}
+
+function readBackupFile(source: string, vars: Readonly<Record<string, string>>): string {
+    const text = fs.readFileSync(path.join(BACKUP_FILES_DIR, source), "utf8");
+    return text.replace(/\{\{([A-Za-z0-9_]+)\}\}/g, (_m, name: string) => {
+        const value = vars[name];
+        if (value === undefined) throw new Error(`cloud-init/files/backup/${source}: unknown placeholder {{${name}}}`);
+        return value;
+    });
+}
+
+/** The role's /etc/ouvroir/backup.conf: sourced by the scripts; no secret in it. */
+export function renderBackupConf(role: RoleName, hostname: string, settings: BackupSettings): string {
+    const plan = BACKUP_PLANS[role];
+    return [
+        `# ouvroir backup settings for ${hostname} (${role}): rendered by components/backup.ts`,
+        `BACKUP_ROLE=${q(role)}`,
+        `BACKUP_HOST=${q(hostname)}`,
+        `BACKUP_DATA_DIR=${q(data(role))}`,
+        `BACKUP_DUMPS=${q(plan.dumps.join(" "))}`,
+        `BACKUP_SERVICES=${q(plan.services.join(" "))}`,
+        `BACKUP_OWNERS=${q(plan.owners.join(" "))}`,
+        `BACKUP_AFTER_RESTORE=${q(plan.afterRestore.join(" "))}`,
+        `BACKUP_KEEP_DAILY=${settings.keepDaily}`,
+        `BACKUP_KEEP_WEEKLY=${settings.keepWeekly}`,
+        `BACKUP_KEEP_MONTHLY=${settings.keepMonthly}`,
+        "",
+    ].join("\n");
+}
+
+/** The 0600 environment file: the only place the keys and the restic password are written. */
+export function renderBackupEnv(hostname: string, settings: BackupSettings, secrets: BackupSecrets): string {
+    return [
+        `RESTIC_REPOSITORY=${q(resticRepository(settings, hostname))}`,
+        `AWS_ACCESS_KEY_ID=${q(secrets.accessKeyId)}`,
+        `AWS_SECRET_ACCESS_KEY=${q(secrets.secretAccessKey)}`,
+        `RESTIC_PASSWORD=${q(secrets.resticPassword)}`,
+        "",
+    ].join("\n");
+}
+
+/** Writes `content` to `dest` atomically with `mode`, from base64 (no quoting pitfalls). */
+function writeFile(dest: string, content: string, mode: string): string[] {
+    const b64 = Buffer.from(content, "utf8").toString("base64");
+    return [
+        `install -d -m 0755 ${q(path.posix.dirname(dest))}`,
+        `echo ${q(b64)} | base64 -d > ${q(dest)}.ouvroir-new`,
+        `chmod ${mode} ${q(dest)}.ouvroir-new`,
+        `mv -f ${q(dest)}.ouvroir-new ${q(dest)}`,
+    ];
+}
+
+/**
+ * Pure: the bash fragment (run as root, inside the role's day-2 script) that installs restic,
+ * writes the settings and the 0600 credentials, initialises the repository if it does not exist,
+ * installs `ouvroir-backup`/`ouvroir-restore` and enables the backup and check timers.
+ * Idempotent: re-running it rewrites the same files and initialises nothing.
+ */
 export function renderBackupSetup(
     role: RoleName,
     hostname: string,
     settings: BackupSettings,
     secrets: BackupSecrets,
 ): string {
-    void role;
-    void hostname;
-    void settings;
-    void secrets;
-    return "# backups: not yet implemented\n";
+    const problems = validateBackupSettings(settings);
+    if (problems.length > 0) throw new Error(`backup of ${hostname}: ${problems.join("; ")}`);
+    for (const [k, v] of Object.entries(secrets)) {
+        if (typeof v !== "string" || v.length === 0) throw new Error(`backup of ${hostname}: secret ${k} is empty`);
+    }
+    const plan = BACKUP_PLANS[role];
+    const vars = { onCalendar: settings.onCalendar };
+    const lines = [
+        `# --- ouvroir backup (restic -> ${settings.endpoint}/${settings.bucket}/${hostname}): components/backup.ts`,
+        "(",
+        "set -euo pipefail",
+        "umask 022",
+        // The unattended upgrades of a fresh VM may hold dpkg's lock: wait for it, do not fail.
+        "if ! command -v restic >/dev/null 2>&1; then",
+        "    export DEBIAN_FRONTEND=noninteractive",
+        "    apt-get -o DPkg::Lock::Timeout=600 update -qq",
+        "    apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic >/dev/null",
+        "fi",
+        "install -d -m 0755 /etc/ouvroir /usr/local/lib/ouvroir",
+        ...writeFile("/etc/ouvroir/backup.conf", renderBackupConf(role, hostname, settings), "0644"),
+        ...writeFile("/etc/ouvroir/backup-excludes", plan.excludes.join("\n") + "\n", "0644"),
+    ];
+    for (const f of BACKUP_FILES) lines.push(...writeFile(f.path, readBackupFile(f.source, vars), f.mode));
+    // The credentials: created 0600 under umask 077 before a byte is written, then moved in place.
+    lines.push(
+        `(umask 077 && echo ${q(Buffer.from(renderBackupEnv(hostname, settings, secrets)).toString("base64"))} | ` +
+            `base64 -d > ${BACKUP_ENV_PATH}.ouvroir-new && ` +
+            `chown root:root ${BACKUP_ENV_PATH}.ouvroir-new && chmod 0600 ${BACKUP_ENV_PATH}.ouvroir-new && ` +
+            `mv -f ${BACKUP_ENV_PATH}.ouvroir-new ${BACKUP_ENV_PATH})`,
+        // A repository that answers is never initialised again (init would refuse, but a wrong
+        // password or an unreachable endpoint must fail here with restic's own message).
+        "if ! /usr/local/sbin/ouvroir-backup restic cat config >/dev/null 2>/tmp/ouvroir-backup-init.err; then",
+        "    if grep -qiE 'wrong password|no key found' /tmp/ouvroir-backup-init.err; then",
+        "        cat /tmp/ouvroir-backup-init.err >&2",
+        `        echo "ouvroir backup: the repository exists with another password" >&2`,
+        "        exit 1",
+        "    fi",
+        "    /usr/local/sbin/ouvroir-backup restic init",
+        `    echo "ouvroir backup: repository initialised"`,
+        "fi",
+        "rm -f /tmp/ouvroir-backup-init.err",
+        "systemctl daemon-reload",
+        "systemctl enable --now ouvroir-backup.timer ouvroir-backup-check.timer",
+        `echo "ouvroir backup: ${role} of ${hostname} scheduled (${settings.onCalendar.replace(/"/g, "")})"`,
+        ")",
+    );
+    return lines.join("\n") + "\n";
 }

@@ -1,0 +1,98 @@
+# ouvroir backup library: sourced by ouvroir-backup and ouvroir-restore (installed by
+# components/backup.ts as /usr/local/lib/ouvroir/backup-lib.sh). Not executable by itself.
+#
+# /etc/ouvroir/backup.conf (0644): what this role backs up, rendered from components/backup.ts.
+# /etc/ouvroir/backup.env  (0600, root): repository, S3 keys, restic password. Nothing else
+# holds them.
+
+BACKUP_CONF="${OUVROIR_BACKUP_CONF:-/etc/ouvroir/backup.conf}"
+BACKUP_ENV="${OUVROIR_BACKUP_ENV:-/etc/ouvroir/backup.env}"
+BACKUP_EXCLUDES="${OUVROIR_BACKUP_EXCLUDES:-/etc/ouvroir/backup-excludes}"
+BACKUP_STATE=/var/lib/ouvroir/backup
+BACKUP_LOCK=/run/ouvroir-backup.lock
+
+log() {
+    echo "ouvroir-backup: $*" >&2
+}
+
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+load_backup_config() {
+    [[ $EUID -eq 0 ]] || die "run as root (sudo)"
+    [[ -r "$BACKUP_CONF" ]] || die "$BACKUP_CONF missing: the day-2 step has not configured backups"
+    [[ -r "$BACKUP_ENV" ]] || die "$BACKUP_ENV missing: the day-2 step has not configured backups"
+    # shellcheck source=/dev/null
+    . "$BACKUP_CONF"
+    set -a
+    # shellcheck source=/dev/null
+    . "$BACKUP_ENV"
+    set +a
+    export RESTIC_CACHE_DIR=/var/cache/restic
+    DUMP_DIR="$BACKUP_DATA_DIR/backup-dumps"
+    install -d -m 0700 "$BACKUP_STATE" "$RESTIC_CACHE_DIR"
+}
+
+# One backup or restore at a time (timer, operator, check); waits up to an hour for the other.
+take_lock() {
+    exec 9>"$BACKUP_LOCK"
+    flock -w 3600 9 || die "another backup or restore holds $BACKUP_LOCK"
+}
+
+has_dump() {
+    [[ " $BACKUP_DUMPS " == *" $1 "* ]]
+}
+
+# The SQL engine of the app role: the one whose unit is installed.
+sql_engine() {
+    if systemctl cat mariadb.service >/dev/null 2>&1; then
+        echo mariadb
+    elif systemctl cat postgresql.service >/dev/null 2>&1; then
+        echo postgresql
+    else
+        echo none
+    fi
+}
+
+# BaseX: databases live in DBPATH; CREATE BACKUP writes <db>-<timestamp>.zip there.
+basex_dbpath() {
+    echo "${BASEX_DBPATH:-$BACKUP_DATA_DIR/basex/data}"
+}
+
+# A BaseX command file run by a standalone BaseX as the basex user (the server must be stopped:
+# a standalone process beside a running server could see half-written databases).
+basex_offline() {
+    local cmds="$1" file rc=0
+    # shellcheck source=/dev/null
+    . /etc/ouvroir/basex.env
+    file="$(mktemp /run/ouvroir-backup-XXXXXX.bxs)"
+    printf '%s\n' "$cmds" >"$file"
+    chown basex "$file"
+    runuser -u basex -- /usr/bin/java -Dorg.basex.DBPATH="$(basex_dbpath)" -cp "$BASEX_CP" \
+        org.basex.BaseX -c "$file" || rc=$?
+    rm -f "$file"
+    return $rc
+}
+
+# A request to the running BaseX's REST API as admin; the password goes in a 0600 netrc file,
+# never on a command line.
+basex_rest() {
+    local netrc rc=0
+    netrc="$(mktemp /run/ouvroir-backup-XXXXXX.netrc)"
+    printf 'machine 127.0.0.1 login admin password %s\n' \
+        "$(cat "$BACKUP_DATA_DIR/basex/admin-password")" >"$netrc"
+    curl -sS --fail --max-time 3600 --netrc-file "$netrc" -G "http://127.0.0.1:8080/rest" \
+        --data-urlencode "$1" || rc=$?
+    rm -f "$netrc"
+    return $rc
+}
+
+# Units matching the role's patterns that are active now (to stop and later start again).
+active_units() {
+    local pattern
+    for pattern in $BACKUP_SERVICES; do
+        systemctl list-units --state=active --plain --no-legend "$pattern" | awk '{print $1}'
+    done
+}

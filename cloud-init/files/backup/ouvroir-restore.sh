@@ -1,0 +1,100 @@
+#!/bin/bash
+# ouvroir-restore: puts this VM's data volume back from an off-site restic snapshot (installed by
+# components/backup.ts as /usr/local/sbin/ouvroir-restore).
+#
+#   ouvroir-restore [SNAPSHOT]   default: the latest snapshot of this host
+#
+# Stops the role's services, restores the data volume's files, puts ownership back for the
+# role's service accounts (a new VM may number them differently), reloads the dumps (BaseX
+# RESTORE, SQL import) and starts the services again. Files created after the snapshot are
+# kept (restic 0.14 restores, it does not delete); databases are reset to their dumps.
+set -euo pipefail
+# shellcheck source=backup-lib.sh
+. /usr/local/lib/ouvroir/backup-lib.sh
+
+snapshot="${1:-latest}"
+load_backup_config
+take_lock
+started=$(date +%s)
+
+# Fail before stopping anything when the snapshot is not there.
+restic snapshots --host "$BACKUP_HOST" "$snapshot" >/dev/null ||
+    die "no snapshot '$snapshot' for host $BACKUP_HOST in $RESTIC_REPOSITORY"
+
+mapfile -t units < <(active_units)
+if [[ ${#units[@]} -gt 0 ]]; then
+    log "stopping ${units[*]}"
+    systemctl stop "${units[@]}"
+fi
+
+log "restoring snapshot $snapshot of $BACKUP_HOST into $BACKUP_DATA_DIR"
+restic restore "$snapshot" --host "$BACKUP_HOST" --target / --include "$BACKUP_DATA_DIR"
+
+for entry in $BACKUP_OWNERS; do
+    IFS=: read -r owner group dir <<<"$entry"
+    if [[ -e "$dir" ]] && id "$owner" >/dev/null 2>&1; then
+        chown -R "$owner:$group" "$dir"
+    fi
+done
+if [[ "$BACKUP_ROLE" == sandbox && -d "$BACKUP_DATA_DIR/home" ]]; then
+    for home in "$BACKUP_DATA_DIR"/home/*/; do
+        name="$(basename "$home")"
+        id "$name" >/dev/null 2>&1 && chown -R "$name:$name" "$home"
+    done
+fi
+
+if has_dump basex; then
+    dbpath="$(basex_dbpath)"
+    cmds=""
+    shopt -s nullglob
+    for zip in "$DUMP_DIR"/basex/*.zip; do
+        name="$(basename "$zip" .zip)"
+        db="${name%-????-??-??-??-??-??}"
+        install -o basex -g basex -m 0640 "$zip" "$dbpath/"
+        cmds+="RESTORE $db"$'\n'
+    done
+    shopt -u nullglob
+    if [[ -n "$cmds" ]]; then
+        systemctl stop basex.service
+        log "BaseX: $(echo -n "$cmds" | grep -c .) database(s) to restore"
+        basex_offline "$cmds"
+        for zip in "$DUMP_DIR"/basex/*.zip; do
+            rm -f "$dbpath/$(basename "$zip")"
+        done
+    fi
+fi
+
+if has_dump sql; then
+    case "$(sql_engine)" in
+        mariadb)
+            dump="$DUMP_DIR/sql/all-databases.sql"
+            [[ -f "$dump" ]] || die "no MariaDB dump in the snapshot ($dump)"
+            systemctl start mariadb.service
+            mariadb <"$dump"
+            mariadb -e "FLUSH PRIVILEGES"
+            log "MariaDB: dump imported ($(stat -c %s "$dump") bytes)"
+            ;;
+        postgresql)
+            dump="$DUMP_DIR/sql/postgresql.sql"
+            [[ -f "$dump" ]] || die "no PostgreSQL dump in the snapshot ($dump)"
+            systemctl start postgresql.service
+            # The dump recreates roles that exist already (postgres): those errors are expected.
+            runuser -u postgres -- psql -X -q -d postgres <"$dump" >/dev/null
+            log "PostgreSQL: dump imported ($(stat -c %s "$dump") bytes)"
+            ;;
+        *) die "the role has an SQL dump but neither mariadb nor postgresql is installed" ;;
+    esac
+fi
+
+if [[ ${#units[@]} -gt 0 ]]; then
+    log "starting ${units[*]}"
+    systemctl start "${units[@]}"
+fi
+# The role's own setup (idempotent) enables what the restored data brings (apps, sites).
+for hook in $BACKUP_AFTER_RESTORE; do
+    if [[ -x "$hook" ]]; then
+        log "running $hook"
+        "$hook"
+    fi
+done
+log "restore of $snapshot finished in $(($(date +%s) - started)) s"
