@@ -5,6 +5,8 @@ per object: each CLI call costs a second of Python start-up).
   services: service project and users, catalog, clouds.yaml (after Keystone starts)
   demo:     waits for every service, then the demo project, user, quotas, flavors named like
             the Alliance's, a small Debian-named image, the external network, volume types
+  clean:    deletes everything in the demo project (what a failed test run may leave behind,
+            including volumes Pulumi was told to retain), keeping the project and its quotas
 
 Every step finds before it creates, so a rerun changes nothing.
 """
@@ -246,9 +248,55 @@ def demo(args):
     )
 
 
+def clean(args):
+    conn = admin_conn(args.password)
+    project = conn.identity.find_project("demo", domain_id="default")
+    if project is None:
+        return
+    pid = project.id
+    t0 = time.monotonic()
+    servers = list(conn.compute.servers(all_projects=True, project_id=pid))
+    for srv in servers:
+        conn.compute.delete_server(srv, force=True)
+    for srv in servers:
+        conn.compute.wait_for_delete(srv, wait=180)
+    for fip in conn.network.ips(project_id=pid):
+        conn.network.delete_ip(fip)
+    for router in conn.network.routers(project_id=pid):
+        for port in conn.network.ports(device_id=router.id):
+            if port.device_owner == "network:router_interface":
+                for ip in port.fixed_ips:
+                    conn.network.remove_interface_from_router(router, subnet_id=ip["subnet_id"])
+        conn.network.delete_router(router)
+    for port in conn.network.ports(project_id=pid):
+        conn.network.delete_port(port)
+    for net in conn.network.networks(project_id=pid):
+        if not net.is_router_external:
+            conn.network.delete_network(net)
+    for sg in conn.network.security_groups(project_id=pid):
+        if sg.name != "default":
+            conn.network.delete_security_group(sg)
+    volumes = list(conn.block_storage.volumes(all_projects=True, project_id=pid))
+    for vol in volumes:
+        # An attachment left by a deleted fake server would block the delete: reset first.
+        if vol.status not in ("available", "error"):
+            conn.block_storage.reset_volume_status(
+                vol, status="available", attach_status="detached", migration_status=None
+            )
+        for snap in conn.block_storage.snapshots(all_projects=True, volume_id=vol.id):
+            conn.block_storage.delete_snapshot(snap, force=True)
+        conn.block_storage.delete_volume(vol, force=True)
+    for vol in volumes:
+        conn.block_storage.wait_for_delete(vol, wait=180)
+    log(
+        f"demo project emptied ({time.monotonic() - t0:.0f}s): {len(servers)} servers, "
+        f"{len(volumes)} volumes"
+    )
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("step", choices=["services", "demo"])
+    p.add_argument("step", choices=["services", "demo", "clean"])
     p.add_argument("--secret-file", required=True, help="the one password of this cloud")
     p.add_argument("--clouds", required=True)
     p.add_argument("--cloud", required=True)
@@ -256,7 +304,7 @@ def main():
     args = p.parse_args()
     with open(args.secret_file) as f:
         args.password = f.read().strip()
-    {"services": services, "demo": demo}[args.step](args)
+    {"services": services, "demo": demo, "clean": clean}[args.step](args)
 
 
 if __name__ == "__main__":

@@ -378,12 +378,14 @@ if [[ ! -e "$LOS_STATE/databases" ]]; then
 fi
 
 if [[ ! -e "$LOS_STATE/keystone" ]]; then
-    as keystone keystone-manage db_sync
-    keystone-manage fernet_setup --keystone-user keystone --keystone-group keystone
-    keystone-manage credential_setup --keystone-user keystone --keystone-group keystone
-    as keystone keystone-manage bootstrap --bootstrap-password "$PW" \
-        --bootstrap-admin-url "$KS/v3/" --bootstrap-internal-url "$KS/v3/" \
-        --bootstrap-public-url "$KS/v3/" --bootstrap-region-id "$LOS_REGION"
+    {
+        as keystone keystone-manage db_sync
+        keystone-manage fernet_setup --keystone-user keystone --keystone-group keystone
+        keystone-manage credential_setup --keystone-user keystone --keystone-group keystone
+        as keystone keystone-manage bootstrap --bootstrap-password "$PW" \
+            --bootstrap-admin-url "$KS/v3/" --bootstrap-internal-url "$KS/v3/" \
+            --bootstrap-public-url "$KS/v3/" --bootstrap-region-id "$LOS_REGION"
+    } >"$LOS_LOG/keystone-setup.log" 2>&1 || los_die "keystone setup failed: see $LOS_LOG/keystone-setup.log"
     touch "$LOS_STATE/keystone"
 fi
 start_svc keystone
