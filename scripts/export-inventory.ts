@@ -13,8 +13,9 @@
  *     --source-mapping <file>   the source cloud's mapping, to name its volume classes exactly
  *     --mapping <file>          the target cloud's mapping (flavors, image, network, volume types)
  *     --stack <name>            the new stack's name (required with --mapping)
- *     --source-config <file>    the source stack file, for the application settings (sites,
- *                               researchers, keys…); default: Pulumi.<source stack>.yaml
+ *     --source-config <file>    the stack file of the exported stack, for the application
+ *                               settings (sites, researchers, keys…) and the backup target;
+ *                               default: Pulumi.<exported stack>.yaml
  *     --out <file>              default: Pulumi.<new stack>.yaml; never overwritten without --force
  *     --compare <inventory>     exit 1 and list the differences when this stack's infrastructure
  *                               differs from that inventory's (after a migration: old vs new)
@@ -29,7 +30,14 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 
 import { ROLES, ROLE_NAMES, RoleName } from "../components/roles";
-import { CONFIG_KEYS, flavorSize, parseStackConfig, PROJECT, RawConfig } from "../config";
+import {
+    CONFIG_KEYS,
+    flavorSize,
+    parseStackConfig,
+    PROJECT,
+    RawConfig,
+    SECRET_KEYS,
+} from "../config";
 
 // ---------------------------------------------------------------------------------------------
 // The export, as far as we read it
@@ -107,7 +115,10 @@ export interface Inventory {
     readonly publicNames: readonly string[];
     /** How many floating IPs the stack holds. */
     readonly publicAddresses: number;
-    /** Where backups go, from the stack's `backups`/`backup` output; absent: not declared. */
+    /**
+     * Where backups go: the stack's `backups`/`backup` output, else the `ouvroir:backup` of its
+     * stack file (`--source-config`); absent: the stack declares none.
+     */
     readonly backups?: unknown;
 }
 
@@ -338,6 +349,14 @@ export function inventoryFromExport(
     };
 }
 
+/** Pure: the inventory with its backup target taken from the stack file when the state lacks it. */
+export function withBackupsFrom(inv: Inventory, stackRaw: RawConfig): Inventory {
+    const backup = stackRaw["backup"];
+    if (inv.backups !== undefined || typeof backup !== "object" || backup === null) return inv;
+    if (Object.keys(backup).length === 0) return inv;
+    return { ...inv, backups: backup };
+}
+
 /** The inventory without where it came from: what must be equal after a migration. */
 export function infrastructureOf(inv: Inventory): Omit<Inventory, "source"> {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -557,6 +576,13 @@ export function stackConfigFor(
     // The allowed list: every type of the mapping, the ones in use first.
     raw["volumeTypes"] = [...new Set([...usedTypes, ...Object.values(mapping.volumeTypes)])];
     raw["protectData"] = inv.volumes.length > 0 && inv.volumes.every((v) => v.protected);
+    const backup = raw["backup"] as { endpoint?: string } | undefined;
+    if (backup?.endpoint && mapping.cloud && backup.endpoint.includes(mapping.cloud)) {
+        notes.push(
+            `ouvroir:backup still points to ${backup.endpoint}, on the target cloud itself: ` +
+                "choose an off-site bucket (another site) for the new stack.",
+        );
+    }
     if (inv.adminUser && raw["adminUser"] === undefined && inv.adminUser !== "debian") {
         raw["adminUser"] = inv.adminUser;
     }
@@ -569,8 +595,19 @@ export function stackConfigFor(
             delete raw[key];
         }
     }
-    // Throws ConfigError with every problem, each naming the key and the fix.
-    parseStackConfig(newStack, raw);
+    if (raw["backup"] !== undefined && Object.keys(raw["backup"] as object).length > 0) {
+        for (const key of ["backupAccessKeyId", "backupSecretAccessKey"]) {
+            if (!notes.some((n) => n.startsWith(`ouvroir:${key} `))) {
+                notes.push(
+                    `ouvroir:${key} must be set: \`pulumi config set --secret ouvroir:${key} --stack ${newStack}\`.`,
+                );
+            }
+        }
+    }
+    // Throws ConfigError with every problem, each naming the key and the fix. Secrets are set
+    // later by the operator (the notes say which): validate as if they were, like config.ts does.
+    const secretsSet = Object.fromEntries(SECRET_KEYS.map((k) => [k, "(secret)"]));
+    parseStackConfig(newStack, { ...raw, ...secretsSet });
     return { raw, notes };
 }
 
@@ -710,11 +747,15 @@ export function main(argv: readonly string[]): number {
         return 2;
     }
     const sourceMapping = opts.sourceMapping ? readMapping(opts.sourceMapping) : undefined;
-    const inv = inventoryFromExport(
+    const fromState = inventoryFromExport(
         readExport(opts.input),
         volumeClassesOf(sourceMapping),
         declaredFlavorsOf(sourceMapping),
     );
+    // The stack file holds what the state does not: application settings, the backup target.
+    const sourceConfig = opts.sourceConfig ?? `Pulumi.${fromState.source.stack}.yaml`;
+    const sourceRaw = fs.existsSync(sourceConfig) ? readStackRaw(sourceConfig) : {};
+    const inv = withBackupsFrom(fromState, sourceRaw);
     if (opts.inventory) {
         writeData(opts.inventory, inv);
         process.stderr.write(
@@ -742,8 +783,6 @@ export function main(argv: readonly string[]): number {
     }
     if (opts.mapping && opts.stack) {
         const mapping = readMapping(opts.mapping);
-        const sourceConfig = opts.sourceConfig ?? `Pulumi.${inv.source.stack}.yaml`;
-        const sourceRaw = fs.existsSync(sourceConfig) ? readStackRaw(sourceConfig) : {};
         const generated = stackConfigFor(inv, mapping, sourceRaw, opts.stack);
         if (!fs.existsSync(sourceConfig)) {
             generated.notes.push(

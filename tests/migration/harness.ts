@@ -73,6 +73,20 @@ export function stackFileConfig(file: string): Record<string, string> {
     return out;
 }
 
+/**
+ * The stack file's config plus stand-ins for the secrets an operator sets with
+ * `pulumi config set --secret` (the backup bucket's keys when `ouvroir:backup` is set).
+ */
+export function withMockSecrets(config: Record<string, string>): Record<string, string> {
+    const backup = config["ouvroir:backup"];
+    if (backup === undefined || backup === "{}") return config;
+    return {
+        "ouvroir:backupAccessKeyId": "mock-access-key",
+        "ouvroir:backupSecretAccessKey": "mock-secret-key",
+        ...config,
+    };
+}
+
 /** A stable UUID from a seed, so fixtures and snapshots do not change between runs. */
 export function uuidFrom(seed: string): string {
     const h = crypto.createHash("sha256").update(seed).digest("hex");

@@ -1,19 +1,22 @@
 /**
- * Writes tests/migration/fixtures/dev-export.json: what `pulumi stack export --stack dev` holds
- * after a deployment of Pulumi.dev.yaml on Béluga, made by running the real program under mocks
- * (tests/migration/harness.ts). Rerun after a change to the program's resources:
- *   npx ts-node --transpile-only tests/migration/make-fixture.ts
- * tests/migration/fixture.test.ts fails when the committed fixture no longer matches the program.
+ * Writes tests/migration/fixtures/<stack>-export.json (dev by default, or the stack given):
+ * what `pulumi stack export --stack <stack>` holds after a deployment of Pulumi.<stack>.yaml on
+ * Béluga, made by running the real program under mocks (tests/migration/harness.ts). Rerun
+ * after a change to the program's resources:
+ *   npx ts-node --transpile-only tests/migration/make-fixture.ts [dev|prod]
+ * tests/migration/fixture.test.ts fails when the committed dev fixture no longer matches.
  */
 import * as fs from "fs";
 import * as path from "path";
 
-import { BELUGA, REPO, runProgram, stackFileConfig } from "./harness";
+import * as prettier from "prettier";
 
-async function main(): Promise<void> {
+import { BELUGA, REPO, runProgram, stackFileConfig, withMockSecrets } from "./harness";
+
+async function main(stack: string): Promise<void> {
     const exported = await runProgram(
-        "dev",
-        stackFileConfig(path.join(REPO, "Pulumi.dev.yaml")),
+        stack,
+        withMockSecrets(stackFileConfig(path.join(REPO, `Pulumi.${stack}.yaml`))),
         BELUGA,
     );
     for (const r of exported.deployment.resources) {
@@ -25,12 +28,17 @@ async function main(): Promise<void> {
             }
         }
     }
-    const file = path.join(__dirname, "fixtures", "dev-export.json");
-    fs.writeFileSync(file, `${JSON.stringify(exported, null, 2)}\n`);
+    const file = path.join(__dirname, "fixtures", `${stack}-export.json`);
+    // Written as the repository's formatter would (npm run format checks fixtures too).
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    fs.writeFileSync(
+        file,
+        await prettier.format(JSON.stringify(exported), { ...options, parser: "json" }),
+    );
     console.log(`${file}: ${exported.deployment.resources.length} resources`);
 }
 
-main().catch((err: unknown) => {
+main(process.argv[2] ?? "dev").catch((err: unknown) => {
     console.error(err);
     process.exit(1);
 });

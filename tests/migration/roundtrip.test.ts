@@ -1,6 +1,5 @@
 // Migration round trip under mocks: dev's export → inventory → Arbutus stack file → the program on Arbutus → the same inventory. Does not prove a real cloud accepts the names in the mapping, nor that any data moves (that is the backup/restore runbook, docs/migration.md).
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 
 import * as YAML from "yaml";
@@ -9,50 +8,24 @@ import {
     Inventory,
     infrastructureOf,
     inventoryDifferences,
-    inventoryFromExport,
     main,
-    readMapping,
-    StackExportDoc,
-    volumeClassesOf,
 } from "../../scripts/export-inventory";
-import { ARBUTUS, REPO, runProgram, stackFileConfig, StackExport } from "./harness";
-
-const FIXTURES = path.join(__dirname, "fixtures");
+import { StackExport } from "./harness";
+import { FIXTURES, migrate } from "./roundTrip";
 
 describe("dev on Béluga → arbutus", () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-migration-"));
-    const stackFile = path.join(tmp, "Pulumi.arbutus.yaml");
-    const inventoryFile = path.join(tmp, "inventory.json");
+    let tmp: string;
+    let stackFile: string;
+    let inventoryFile: string;
     let source: Inventory;
     let target: Inventory;
     let targetExport: StackExport;
 
     beforeAll(async () => {
-        // The command line an operator runs, on the committed export of dev.
-        const status = main([
-            path.join(FIXTURES, "dev-export.json"),
-            "--source-mapping",
-            path.join(FIXTURES, "beluga.yaml"),
-            "--inventory",
-            inventoryFile,
-            "--mapping",
-            path.join(FIXTURES, "arbutus.yaml"),
-            "--stack",
+        ({ tmp, stackFile, inventoryFile, source, target, targetExport } = await migrate(
+            "dev",
             "arbutus",
-            "--source-config",
-            path.join(REPO, "Pulumi.dev.yaml"),
-            "--out",
-            stackFile,
-        ]);
-        expect(status).toBe(0);
-        source = JSON.parse(fs.readFileSync(inventoryFile, "utf8")) as Inventory;
-
-        // The program, run on the generated stack file against a mocked Arbutus.
-        targetExport = await runProgram("arbutus", stackFileConfig(stackFile), ARBUTUS);
-        target = inventoryFromExport(
-            targetExport as StackExportDoc,
-            volumeClassesOf(readMapping(path.join(FIXTURES, "arbutus.yaml"))),
-        );
+        ));
     }, 90_000);
 
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
