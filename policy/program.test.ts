@@ -1,5 +1,5 @@
 // Whole program under mocks: the prod stack's real registrations pass every policy. Does not prove the CLI runs the pack (policy/check-loads.sh) nor anything about a real cloud.
-import { BELUGA, runProgram, stackFileConfig } from "../tests/migration/harness";
+import { BELUGA, runProgram, stackFileConfig, withMockSecrets } from "../tests/migration/harness";
 
 import {
     bootFromVolumeViolations,
@@ -18,7 +18,7 @@ describe("the prod stack as the program registers it", () => {
     beforeAll(async () => {
         const exported = await runProgram(
             "prod",
-            stackFileConfig(`${__dirname}/../Pulumi.prod.yaml`),
+            withMockSecrets(stackFileConfig(`${__dirname}/../Pulumi.prod.yaml`)),
             BELUGA,
         );
         views = exported.deployment.resources.map((r) => ({
