@@ -67,7 +67,10 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
         dumps: ["basex"],
         excludes: common("xmldb"),
         services: ["basex.service"],
-        owners: [`basex:basex:${data("xmldb")}/basex/data`, `basex:basex:${data("xmldb")}/basex/repo`],
+        owners: [
+            `basex:basex:${data("xmldb")}/basex/data`,
+            `basex:basex:${data("xmldb")}/basex/repo`,
+        ],
         afterRestore: [],
     },
     iiif: {
@@ -89,7 +92,11 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
         dumps: [],
         // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;
         // copying a live overlay store would not restore anyway.
-        excludes: [...common("sandbox"), `${data("sandbox")}/home/*/docker`, `${data("sandbox")}/home/*/.cache`],
+        excludes: [
+            ...common("sandbox"),
+            `${data("sandbox")}/home/*/docker`,
+            `${data("sandbox")}/home/*/.cache`,
+        ],
         services: [],
         owners: [],
         afterRestore: ["/usr/local/sbin/ouvroir-sandbox-setup"],
@@ -97,14 +104,34 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
 };
 
 /** The files of cloud-init/files/backup/ the fragment installs, with their modes. */
-export const BACKUP_FILES: readonly { readonly source: string; readonly path: string; readonly mode: string }[] = [
+export const BACKUP_FILES: readonly {
+    readonly source: string;
+    readonly path: string;
+    readonly mode: string;
+}[] = [
     { source: "backup-lib.sh", path: "/usr/local/lib/ouvroir/backup-lib.sh", mode: "0644" },
     { source: "ouvroir-backup.sh", path: "/usr/local/sbin/ouvroir-backup", mode: "0755" },
     { source: "ouvroir-restore.sh", path: "/usr/local/sbin/ouvroir-restore", mode: "0755" },
-    { source: "ouvroir-backup.service", path: "/etc/systemd/system/ouvroir-backup.service", mode: "0644" },
-    { source: "ouvroir-backup.timer", path: "/etc/systemd/system/ouvroir-backup.timer", mode: "0644" },
-    { source: "ouvroir-backup-check.service", path: "/etc/systemd/system/ouvroir-backup-check.service", mode: "0644" },
-    { source: "ouvroir-backup-check.timer", path: "/etc/systemd/system/ouvroir-backup-check.timer", mode: "0644" },
+    {
+        source: "ouvroir-backup.service",
+        path: "/etc/systemd/system/ouvroir-backup.service",
+        mode: "0644",
+    },
+    {
+        source: "ouvroir-backup.timer",
+        path: "/etc/systemd/system/ouvroir-backup.timer",
+        mode: "0644",
+    },
+    {
+        source: "ouvroir-backup-check.service",
+        path: "/etc/systemd/system/ouvroir-backup-check.service",
+        mode: "0644",
+    },
+    {
+        source: "ouvroir-backup-check.timer",
+        path: "/etc/systemd/system/ouvroir-backup-check.timer",
+        mode: "0644",
+    },
 ];
 
 export const BACKUP_FILES_DIR = path.join(__dirname, "..", "cloud-init", "files", "backup");
@@ -122,26 +149,42 @@ export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"
     try {
         url = new URL(s.endpoint);
     } catch {
-        problems.push(`${key}.endpoint: "${s.endpoint}" is not a URL (e.g. https://object-arbutus.alliancecan.ca)`);
+        problems.push(
+            `${key}.endpoint: "${s.endpoint}" is not a URL (e.g. https://object-arbutus.alliancecan.ca)`,
+        );
     }
-    if (url && (!/^https?:$/.test(url.protocol) || (url.pathname !== "/" && url.pathname !== "") || url.search)) {
-        problems.push(`${key}.endpoint: give only scheme and host, e.g. https://object-arbutus.alliancecan.ca`);
+    if (
+        url &&
+        (!/^https?:$/.test(url.protocol) ||
+            (url.pathname !== "/" && url.pathname !== "") ||
+            url.search)
+    ) {
+        problems.push(
+            `${key}.endpoint: give only scheme and host, e.g. https://object-arbutus.alliancecan.ca`,
+        );
     }
     if (url?.protocol === "http:" && !/^(127\.|10\.|localhost$)/.test(url.hostname)) {
         problems.push(`${key}.endpoint: keys and data would cross the network in clear: use https`);
     }
     // S3 bucket naming rules (the path-style subset Ceph RGW accepts too).
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket) || s.bucket.includes("..")) {
-        problems.push(`${key}.bucket: "${s.bucket}" is not a valid bucket name (3-63 of a-z 0-9 . -)`);
+        problems.push(
+            `${key}.bucket: "${s.bucket}" is not a valid bucket name (3-63 of a-z 0-9 . -)`,
+        );
     }
     if (!/^[A-Za-z0-9 :*,./~-]+$/.test(s.onCalendar)) {
-        problems.push(`${key}.onCalendar: "${s.onCalendar}" is not a systemd calendar expression (e.g. daily, *-*-* 02:30:00)`);
+        problems.push(
+            `${key}.onCalendar: "${s.onCalendar}" is not a systemd calendar expression (e.g. daily, *-*-* 02:30:00)`,
+        );
     }
     for (const k of ["keepDaily", "keepWeekly", "keepMonthly"] as const) {
-        if (!Number.isInteger(s[k]) || s[k] < 0) problems.push(`${key}.${k}: ${s[k]} must be an integer ≥ 0`);
+        if (!Number.isInteger(s[k]) || s[k] < 0)
+            problems.push(`${key}.${k}: ${s[k]} must be an integer ≥ 0`);
     }
     if (s.keepDaily + s.keepWeekly + s.keepMonthly === 0) {
-        problems.push(`${key}: keepDaily, keepWeekly and keepMonthly are all 0: forget would delete every snapshot`);
+        problems.push(
+            `${key}: keepDaily, keepWeekly and keepMonthly are all 0: forget would delete every snapshot`,
+        );
     }
     return problems;
 }
@@ -155,13 +198,18 @@ function readBackupFile(source: string, vars: Readonly<Record<string, string>>):
     const text = fs.readFileSync(path.join(BACKUP_FILES_DIR, source), "utf8");
     return text.replace(/\{\{([A-Za-z0-9_]+)\}\}/g, (_m, name: string) => {
         const value = vars[name];
-        if (value === undefined) throw new Error(`cloud-init/files/backup/${source}: unknown placeholder {{${name}}}`);
+        if (value === undefined)
+            throw new Error(`cloud-init/files/backup/${source}: unknown placeholder {{${name}}}`);
         return value;
     });
 }
 
 /** The role's /etc/ouvroir/backup.conf: sourced by the scripts; no secret in it. */
-export function renderBackupConf(role: RoleName, hostname: string, settings: BackupSettings): string {
+export function renderBackupConf(
+    role: RoleName,
+    hostname: string,
+    settings: BackupSettings,
+): string {
     const plan = BACKUP_PLANS[role];
     return [
         `# ouvroir backup settings for ${hostname} (${role}): rendered by components/backup.ts`,
@@ -180,7 +228,11 @@ export function renderBackupConf(role: RoleName, hostname: string, settings: Bac
 }
 
 /** The 0600 environment file: the only place the keys and the restic password are written. */
-export function renderBackupEnv(hostname: string, settings: BackupSettings, secrets: BackupSecrets): string {
+export function renderBackupEnv(
+    hostname: string,
+    settings: BackupSettings,
+    secrets: BackupSecrets,
+): string {
     return [
         `RESTIC_REPOSITORY=${q(resticRepository(settings, hostname))}`,
         `AWS_ACCESS_KEY_ID=${q(secrets.accessKeyId)}`,
@@ -216,7 +268,8 @@ export function renderBackupSetup(
     const problems = validateBackupSettings(settings);
     if (problems.length > 0) throw new Error(`backup of ${hostname}: ${problems.join("; ")}`);
     for (const [k, v] of Object.entries(secrets)) {
-        if (typeof v !== "string" || v.length === 0) throw new Error(`backup of ${hostname}: secret ${k} is empty`);
+        if (typeof v !== "string" || v.length === 0)
+            throw new Error(`backup of ${hostname}: secret ${k} is empty`);
     }
     const plan = BACKUP_PLANS[role];
     const vars = { onCalendar: settings.onCalendar };
@@ -232,10 +285,15 @@ export function renderBackupSetup(
         "    apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic >/dev/null",
         "fi",
         "install -d -m 0755 /etc/ouvroir /usr/local/lib/ouvroir",
-        ...writeFile("/etc/ouvroir/backup.conf", renderBackupConf(role, hostname, settings), "0644"),
+        ...writeFile(
+            "/etc/ouvroir/backup.conf",
+            renderBackupConf(role, hostname, settings),
+            "0644",
+        ),
         ...writeFile("/etc/ouvroir/backup-excludes", plan.excludes.join("\n") + "\n", "0644"),
     ];
-    for (const f of BACKUP_FILES) lines.push(...writeFile(f.path, readBackupFile(f.source, vars), f.mode));
+    for (const f of BACKUP_FILES)
+        lines.push(...writeFile(f.path, readBackupFile(f.source, vars), f.mode));
     // The credentials: created 0600 under umask 077 before a byte is written, then moved in place.
     lines.push(
         `(umask 077 && echo ${q(Buffer.from(renderBackupEnv(hostname, settings, secrets)).toString("base64"))} | ` +

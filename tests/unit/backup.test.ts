@@ -32,7 +32,9 @@ const secrets: BackupSecrets = {
 /** The files the fragment writes through base64, decoded. */
 function decodedFiles(script: string): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const m of script.matchAll(/echo '([A-Za-z0-9+/=]+)' \| base64 -d > '([^']+)'\.ouvroir-new/g)) {
+    for (const m of script.matchAll(
+        /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '([^']+)'\.ouvroir-new/g,
+    )) {
         out[m[2] as string] = Buffer.from(m[1] as string, "base64").toString("utf8");
     }
     return out;
@@ -56,18 +58,24 @@ describe("renderBackupSetup", () => {
 
     const envLines = lines.filter((l) => l.startsWith("(umask 077"));
     const envContent = (): string =>
-        Buffer.from(/echo '([A-Za-z0-9+/=]+)' \| base64 -d/.exec(envLines[0]!)![1]!, "base64").toString("utf8");
+        Buffer.from(
+            /echo '([A-Za-z0-9+/=]+)' \| base64 -d/.exec(envLines[0]!)![1]!,
+            "base64",
+        ).toString("utf8");
 
     it("writes the credentials only into the 0600 env file, created under umask 077", () => {
         expect(envLines).toHaveLength(1);
         expect(envLines[0]).toContain("> /etc/ouvroir/backup.env.ouvroir-new");
         expect(envLines[0]).toContain("chmod 0600 /etc/ouvroir/backup.env.ouvroir-new");
         expect(envLines[0]).toContain("chown root:root");
-        expect(envLines[0]).toContain("mv -f /etc/ouvroir/backup.env.ouvroir-new /etc/ouvroir/backup.env)");
+        expect(envLines[0]).toContain(
+            "mv -f /etc/ouvroir/backup.env.ouvroir-new /etc/ouvroir/backup.env)",
+        );
         for (const secret of Object.values(secrets)) {
             // Nowhere in clear, and in no other file the fragment writes.
             expect(script).not.toContain(secret);
-            for (const content of Object.values(decodedFiles(script))) expect(content).not.toContain(secret);
+            for (const content of Object.values(decodedFiles(script)))
+                expect(content).not.toContain(secret);
         }
     });
 
@@ -75,7 +83,9 @@ describe("renderBackupSetup", () => {
         expect(envContent()).toContain(
             "RESTIC_REPOSITORY='s3:https://object-arbutus.alliancecan.ca/ouvroir-backups/dev-xmldb-1'",
         );
-        const env = execFileSync("bash", ["-c", `set -a; eval "$1"; env`, "_", envContent()], { encoding: "utf8" });
+        const env = execFileSync("bash", ["-c", `set -a; eval "$1"; env`, "_", envContent()], {
+            encoding: "utf8",
+        });
         expect(env).toContain(`AWS_SECRET_ACCESS_KEY=${secrets.secretAccessKey}\n`);
         expect(env).toContain(`RESTIC_PASSWORD=${secrets.resticPassword}\n`);
         expect(env).toContain(`AWS_ACCESS_KEY_ID=${secrets.accessKeyId}\n`);
@@ -94,21 +104,29 @@ describe("renderBackupSetup", () => {
     });
 
     it("installs restic only when missing, waiting for dpkg's lock", () => {
-        expect(script).toMatch(/if ! command -v restic[^\n]*\n[\s\S]*?apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic/);
+        expect(script).toMatch(
+            /if ! command -v restic[^\n]*\n[\s\S]*?apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic/,
+        );
     });
 
     it("installs the scripts and both timers, and enables the timers", () => {
         const files = decodedFiles(script);
         for (const f of BACKUP_FILES) expect(Object.keys(files)).toContain(f.path);
-        expect(files["/etc/systemd/system/ouvroir-backup.timer"]).toMatch(/OnCalendar=\*-\*-\* 02:30:00\n/);
+        expect(files["/etc/systemd/system/ouvroir-backup.timer"]).toMatch(
+            /OnCalendar=\*-\*-\* 02:30:00\n/,
+        );
         expect(files["/etc/systemd/system/ouvroir-backup.timer"]).toMatch(/Persistent=true/);
         expect(files["/etc/systemd/system/ouvroir-backup.timer"]).toMatch(/RandomizedDelaySec=/);
         expect(files["/etc/systemd/system/ouvroir-backup-check.timer"]).toMatch(/OnCalendar=Sun/);
         expect(files["/etc/systemd/system/ouvroir-backup-check.service"]).toMatch(
             /ExecStart=\/usr\/local\/sbin\/ouvroir-backup check/,
         );
-        expect(script).toContain("systemctl enable --now ouvroir-backup.timer ouvroir-backup-check.timer");
-        expect(script.indexOf("systemctl daemon-reload")).toBeLessThan(script.indexOf("systemctl enable --now"));
+        expect(script).toContain(
+            "systemctl enable --now ouvroir-backup.timer ouvroir-backup-check.timer",
+        );
+        expect(script.indexOf("systemctl daemon-reload")).toBeLessThan(
+            script.indexOf("systemctl enable --now"),
+        );
         for (const content of Object.values(files)) expect(content).not.toMatch(/\{\{\w+\}\}/);
     });
 
@@ -131,9 +149,13 @@ describe("renderBackupSetup", () => {
 
 describe("the plan of each role", () => {
     const conf = (role: (typeof ROLE_NAMES)[number]): string =>
-        decodedFiles(renderBackupSetup(role, `dev-${role}-1`, settings, secrets))["/etc/ouvroir/backup.conf"]!;
+        decodedFiles(renderBackupSetup(role, `dev-${role}-1`, settings, secrets))[
+            "/etc/ouvroir/backup.conf"
+        ]!;
     const excludes = (role: (typeof ROLE_NAMES)[number]): string =>
-        decodedFiles(renderBackupSetup(role, `dev-${role}-1`, settings, secrets))["/etc/ouvroir/backup-excludes"]!;
+        decodedFiles(renderBackupSetup(role, `dev-${role}-1`, settings, secrets))[
+            "/etc/ouvroir/backup-excludes"
+        ]!;
 
     it("every stateful role has a plan; each backs up its data mount", () => {
         for (const role of ROLE_NAMES.filter((r) => ROLES[r].stateful)) {
@@ -145,7 +167,8 @@ describe("the plan of each role", () => {
     it("xmldb dumps BaseX, app dumps SQL, the others dump nothing", () => {
         expect(conf("xmldb")).toContain("BACKUP_DUMPS='basex'");
         expect(conf("app")).toContain("BACKUP_DUMPS='sql'");
-        for (const role of ["web", "iiif", "sandbox"] as const) expect(conf(role)).toContain("BACKUP_DUMPS=''");
+        for (const role of ["web", "iiif", "sandbox"] as const)
+            expect(conf(role)).toContain("BACKUP_DUMPS=''");
     });
 
     it("live database files and caches are excluded; the dumps are not", () => {
@@ -153,12 +176,15 @@ describe("the plan of each role", () => {
         expect(excludes("app")).toContain("/srv/data/postgresql\n");
         expect(excludes("iiif")).toContain("/srv/data/iiif/cache\n");
         expect(excludes("sandbox")).toContain("/srv/data/home/*/docker\n");
-        for (const role of ROLE_NAMES) expect(excludes(role)).not.toMatch(/^\/srv\/data\/backup-dumps$/m);
+        for (const role of ROLE_NAMES)
+            expect(excludes(role)).not.toMatch(/^\/srv\/data\/backup-dumps$/m);
     });
 
     it("a restore stops the role's services and gives files back to its accounts", () => {
         expect(conf("xmldb")).toContain("BACKUP_SERVICES='basex.service'");
-        expect(conf("app")).toContain("BACKUP_SERVICES='ouvroir-app@*.service mariadb.service postgresql.service'");
+        expect(conf("app")).toContain(
+            "BACKUP_SERVICES='ouvroir-app@*.service mariadb.service postgresql.service'",
+        );
         expect(conf("xmldb")).toContain("basex:basex:/srv/data/basex/data");
         expect(conf("web")).toContain("BACKUP_SERVICES='nginx.service'");
     });
@@ -180,7 +206,13 @@ describe("the scripts", () => {
 
     it("the restore stops services, restores, reloads dumps, then starts them", () => {
         const s = fs.readFileSync(path.join(BACKUP_FILES_DIR, "ouvroir-restore.sh"), "utf8");
-        const order = ['systemctl stop "${units[@]}"', "restic restore", "RESTORE $db", 'mariadb <"$dump"', 'systemctl start "${units[@]}"'];
+        const order = [
+            'systemctl stop "${units[@]}"',
+            "restic restore",
+            "RESTORE $db",
+            'mariadb <"$dump"',
+            'systemctl start "${units[@]}"',
+        ];
         const at = order.map((o) => s.indexOf(o));
         expect(at.every((i) => i >= 0)).toBe(true);
         expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -216,20 +248,20 @@ describe("validateBackupSettings", () => {
         expect(bad.join("\n")).toMatch(/bucket: "Bad_Bucket"/);
         expect(bad.join("\n")).toMatch(/onCalendar/);
         expect(bad.join("\n")).toMatch(/forget would delete every snapshot/);
-        expect(() => renderBackupSetup("web", "dev-web-1", { ...settings, bucket: "x" }, secrets)).toThrow(
-            /ouvroir:backup.bucket/,
-        );
+        expect(() =>
+            renderBackupSetup("web", "dev-web-1", { ...settings, bucket: "x" }, secrets),
+        ).toThrow(/ouvroir:backup.bucket/);
     });
 
     it("refuses an empty secret", () => {
-        expect(() => renderBackupSetup("web", "dev-web-1", settings, { ...secrets, resticPassword: "" })).toThrow(
-            /resticPassword is empty/,
-        );
+        expect(() =>
+            renderBackupSetup("web", "dev-web-1", settings, { ...secrets, resticPassword: "" }),
+        ).toThrow(/resticPassword is empty/);
     });
 
     it("one repository per host in the stack's bucket", () => {
-        expect(resticRepository({ ...settings, endpoint: "http://10.209.0.1:9000/" }, "vmtest-app-1")).toBe(
-            "s3:http://10.209.0.1:9000/ouvroir-backups/vmtest-app-1",
-        );
+        expect(
+            resticRepository({ ...settings, endpoint: "http://10.209.0.1:9000/" }, "vmtest-app-1"),
+        ).toBe("s3:http://10.209.0.1:9000/ouvroir-backups/vmtest-app-1");
     });
 });

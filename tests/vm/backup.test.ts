@@ -1,0 +1,299 @@
+// Does not prove Arbutus itself (its S3 dialect, TLS, quotas) nor the timers firing on their calendar: the server is rclone's `serve s3` on the host, and the test runs the backup by hand.
+/**
+ * Off-site backup and restore in real VMs, as a disaster would need it: a role's VM gets data
+ * (files and database rows), the day-2 script with the backup fragment is pushed, a backup goes
+ * to a real S3 server on the host; then the VM and its data disk are destroyed, a new VM boots on
+ * an EMPTY disk, receives the same day-2 script, runs `ouvroir-restore`, and must have
+ * byte-identical files and the same query answers. One VM at a time.
+ *
+ *   npm run test:vm -- tests/vm/backup.test.ts
+ *   OUVROIR_BACKUP_ROLES=app npm run test:vm -- tests/vm/backup.test.ts   (roles: app, xmldb)
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { BackupSettings, BackupSecrets } from "../../components/backup";
+import { renderDay2Script } from "../../components/day2";
+import { RoleName } from "../../components/roles";
+import { UserDataInput } from "../../components/userData";
+import {
+    BaseImage,
+    ensureBaseImage,
+    ensureBridge,
+    ensureSshKey,
+    fakeVolumeSerial,
+    HOST_PRIVATE_IP,
+    REPO_ROOT,
+    Vm,
+    VM_CACHE,
+    withVms,
+} from "../../scripts/vm/qemu";
+import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+
+const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
+jest.setTimeout(2 * BOOT_TIMEOUT_MS + 30 * 60_000);
+
+const ROLES_UNDER_TEST = (process.env.OUVROIR_BACKUP_ROLES ?? "app,xmldb")
+    .split(",")
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0) as RoleName[];
+const RUN_DIR = path.join(VM_CACHE, "runs", `backup-${process.pid}`);
+const S3_DIR = path.join(RUN_DIR, "s3");
+const S3_ADDR = `${HOST_PRIVATE_IP}:${process.env.OUVROIR_BACKUP_S3_PORT ?? "9107"}`;
+const S3_SCRIPT = path.join(REPO_ROOT, "scripts", "s3-server.sh");
+const s3Env = { ...process.env, OUVROIR_S3_DIR: S3_DIR, OUVROIR_S3_ADDR: S3_ADDR };
+
+let base: BaseImage;
+let publicKey = "";
+let settings: BackupSettings;
+let secrets: BackupSecrets;
+const figures: string[] = [];
+
+async function sh(vm: Vm, command: string, timeoutMs = 600_000): Promise<string> {
+    const r = await vm.ssh(command, timeoutMs);
+    if (r.code !== 0) {
+        throw new Error(
+            `${vm.spec.name}: \`${command.slice(0, 200)}\` exited ${r.code}:\n${r.stderr}${r.stdout}`,
+        );
+    }
+    return r.stdout;
+}
+
+/** Pushes the role's day-2 script with its backup fragment, rendered as the program renders it. */
+async function pushDay2(vm: Vm, input: UserDataInput): Promise<string> {
+    const script = renderDay2Script(
+        input,
+        { basexAdminPassword: "vmtestBaseXadmin0123456789" },
+        { settings, secrets },
+    );
+    const local = path.join(vm.spec.workDir, "day2.sh");
+    fs.writeFileSync(local, script, { mode: 0o600 });
+    await vm.copyIn(local, "/tmp/ouvroir-day2.sh");
+    try {
+        return await sh(vm, "sudo bash /tmp/ouvroir-day2.sh 2>&1", 900_000);
+    } finally {
+        await vm.ssh("rm -f /tmp/ouvroir-day2.sh");
+    }
+}
+
+/** What a role stores and how the test reads it back. */
+interface RoleData {
+    /** Puts files and database content on the VM (run once, on the first VM). */
+    readonly seed: string;
+    /** Prints the database answers that must survive (run on both VMs). */
+    readonly query: string;
+    /** Directories under /srv/data whose files are not compared: live database files (dumped). */
+    readonly liveDirs: readonly string[];
+}
+
+const FILES_SEED = (dir: string): string =>
+    [
+        `sudo install -d -m 0755 ${dir} ${dir}/many`,
+        `sudo sh -c 'head -c 30000000 /dev/urandom > ${dir}/bulk.bin'`,
+        `for i in $(seq 1 200); do echo "fiche $i é" | sudo tee ${dir}/many/fiche-$i.txt >/dev/null; done`,
+        `sudo ln -sfn many/fiche-1.txt ${dir}/link-to-first`,
+        `sudo chmod 0640 ${dir}/many/fiche-7.txt`,
+    ].join(" && ");
+
+const ROLE_DATA: Partial<Record<RoleName, RoleData>> = {
+    app: {
+        seed: [
+            FILES_SEED("/srv/data/apps/testdata"),
+            `sudo mariadb -e "CREATE DATABASE ouvroir_test CHARACTER SET utf8mb4; ` +
+                `CREATE TABLE ouvroir_test.items (id INT PRIMARY KEY, title VARCHAR(200), body MEDIUMBLOB); ` +
+                `INSERT INTO ouvroir_test.items SELECT seq, CONCAT('Œuvre n°', seq), REPEAT(SHA2(seq, 256), 40) FROM seq_1_to_5000; ` +
+                `CREATE USER 'lab'@'10.209.0.%' IDENTIFIED BY 'lab-pw'; GRANT SELECT ON ouvroir_test.* TO 'lab'@'10.209.0.%';"`,
+        ].join(" && "),
+        query:
+            `sudo mariadb -N -e "SET SESSION group_concat_max_len = 10000000; ` +
+            `SELECT COUNT(*), SUM(CRC32(body)), MD5(GROUP_CONCAT(title ORDER BY id)) FROM ouvroir_test.items; ` +
+            `SELECT CONCAT(user, '@', host) FROM mysql.user WHERE user = 'lab'; SHOW GRANTS FOR 'lab'@'10.209.0.%';"`,
+        liveDirs: ["./mysql", "./postgresql"],
+    },
+    xmldb: {
+        seed: [
+            FILES_SEED("/srv/data/uploads"),
+            // Two databases through BaseX's REST API, as an application would create them.
+            `seq 1 3000 | awk 'BEGIN{print "<items>"} {printf "<item id=\\"%d\\">Lettre n°%d é</item>\\n", $1, $1} END{print "</items>"}' > /tmp/items.xml`,
+            `printf '<letters><letter from="Diderot">Mon amie</letter></letters>' > /tmp/letters.xml`,
+            `pw="$(sudo cat /srv/data/basex/admin-password)"`,
+            `curl -sf -u "admin:$pw" -X PUT -H 'Content-Type: application/xml' --data-binary @/tmp/items.xml http://127.0.0.1:8080/rest/catalogue`,
+            `curl -sf -u "admin:$pw" -X PUT -H 'Content-Type: application/xml' --data-binary @/tmp/letters.xml http://127.0.0.1:8080/rest/letters`,
+        ].join(" && "),
+        query:
+            `pw="$(sudo cat /srv/data/basex/admin-password)" && curl -sf -u "admin:$pw" -G http://127.0.0.1:8080/rest ` +
+            `--data-urlencode "query=string-join((string-join(sort(db:list()), ','), ` +
+            `string(count(db:open('catalogue')//item)), string(hash:md5(string-join(db:open('catalogue')//item/string(), '|'))), ` +
+            `string(db:open('letters')//letter/@from)), ' ')"`,
+        liveDirs: ["./basex/data/*"],
+    },
+};
+
+/**
+ * A manifest of the data volume: path, mode, owner, size and SHA-256 of every file, without the
+ * live database directories (their content is compared through queries) and lost+found.
+ */
+function manifestCommand(role: RoleData): string {
+    const prune = ["./lost+found", ...role.liveDirs]
+        .map((p) => `\\( -path '${p}' -type d \\) -prune -o`)
+        .join(" ");
+    return (
+        `cd /srv/data && sudo find . ${prune} \\( -type f -o -type l \\) -printf '%p %m %u:%g %s %l\\n' | sort > /tmp/m.txt && ` +
+        `sudo find . ${prune} -type f -print0 | sort -z | sudo xargs -0 sha256sum > /tmp/s.txt && cat /tmp/m.txt /tmp/s.txt`
+    );
+}
+
+function s3Bytes(hostname: string): number {
+    const dir = path.join(S3_DIR, "objects", settings.bucket, hostname);
+    const out = execFileSync("du", ["-sb", dir], { encoding: "utf8" });
+    return Number(out.split(/\s/)[0]);
+}
+
+beforeAll(() => {
+    base = ensureBaseImage();
+    publicKey = ensureSshKey(defaultKeyDir()).publicKey;
+    fs.mkdirSync(RUN_DIR, { recursive: true });
+    ensureBridge();
+    const out = execFileSync("bash", [S3_SCRIPT, "start"], { env: s3Env, encoding: "utf8" });
+    const kv = Object.fromEntries(
+        out
+            .trim()
+            .split("\n")
+            .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+    );
+    settings = {
+        endpoint: kv.S3_ENDPOINT as string,
+        bucket: kv.S3_BUCKET as string,
+        onCalendar: "*-*-* 03:15:00",
+        keepDaily: 7,
+        keepWeekly: 4,
+        keepMonthly: 6,
+    };
+    secrets = {
+        accessKeyId: kv.S3_ACCESS_KEY as string,
+        secretAccessKey: kv.S3_SECRET_KEY as string,
+        resticPassword: "vmtest-restic-password-0123456789",
+    };
+});
+
+afterAll(() => {
+    execFileSync("bash", [S3_SCRIPT, "stop"], { env: s3Env, stdio: "inherit" });
+    console.log(["backup figures", ...figures].join("\n"));
+    if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
+});
+
+describe.each(ROLES_UNDER_TEST)(
+    "%s: back up, destroy VM and volume, restore on an empty volume",
+    (role) => {
+        const data = ROLE_DATA[role];
+        if (!data) throw new Error(`no backup test data for role ${role} (app, xmldb)`);
+        let manifest = "";
+        let answers = "";
+
+        it("backs up files and a consistent database dump to the host's S3 server", async () => {
+            const { vm, input } = roleVm(
+                { role, workDir: path.join(RUN_DIR, `${role}-a`), keyDir: defaultKeyDir() },
+                publicKey,
+            );
+            await withVms([vm], async () => {
+                await vm.start(base);
+                await vm.waitCloudInit(BOOT_TIMEOUT_MS);
+                await waitHealthy(vm, role, 10 * 60_000);
+                await sh(vm, data.seed);
+                answers = (await sh(vm, data.query)).trim();
+                expect(answers.length).toBeGreaterThan(10);
+
+                const first = await pushDay2(vm, input);
+                expect(first).toMatch(/ouvroir backup: repository initialised/);
+                // Idempotent: a second push changes nothing and initialises nothing.
+                const second = await pushDay2(vm, input);
+                expect(second).not.toMatch(/repository initialised/);
+                expect(second).toMatch(
+                    new RegExp(`ouvroir backup: ${role} of ${input.hostname} scheduled`),
+                );
+                expect(await sh(vm, "sudo stat -c '%a %U' /etc/ouvroir/backup.env")).toBe(
+                    "600 root\n",
+                );
+                expect(
+                    await sh(
+                        vm,
+                        "systemctl is-enabled ouvroir-backup.timer ouvroir-backup-check.timer",
+                    ),
+                ).toBe("enabled\nenabled\n");
+                // The credentials are nowhere else on the VM's disk (user data included).
+                const leak = await vm.ssh(
+                    `sudo grep -rlF '${secrets.secretAccessKey}' /etc /var/lib/cloud /srv/data /usr/local 2>/dev/null`,
+                );
+                expect(leak.stdout.trim()).toBe("/etc/ouvroir/backup.env");
+
+                const t0 = Date.now();
+                await sh(vm, "sudo ouvroir-backup run 2>&1", 1_800_000);
+                const backupS = (Date.now() - t0) / 1000;
+                // A second run is incremental.
+                const t1 = Date.now();
+                await sh(vm, "sudo ouvroir-backup run 2>&1", 1_800_000);
+                const againS = (Date.now() - t1) / 1000;
+                const summary = JSON.parse(
+                    await sh(vm, "sudo cat /var/lib/ouvroir/backup/last-summary.json"),
+                ) as {
+                    total_bytes_processed: number;
+                    total_files_processed: number;
+                    data_added: number;
+                };
+                const snaps = await sh(vm, "sudo ouvroir-backup snapshots --compact");
+                expect(snaps).toMatch(/2 snapshots/);
+                manifest = await sh(vm, manifestCommand(data));
+                expect(manifest).toMatch(/backup-dumps\//);
+                figures.push(
+                    `${role}: backup ${backupS.toFixed(1)} s (incremental ${againS.toFixed(1)} s), ` +
+                        `${summary.total_files_processed} files, ${(summary.total_bytes_processed / 1e6).toFixed(1)} MB read, ` +
+                        `${(s3Bytes(input.hostname) / 1e6).toFixed(1)} MB in the bucket`,
+                );
+            });
+            // Destroy the VM and its volume.
+            fs.rmSync(path.join(RUN_DIR, `${role}-a`), { recursive: true, force: true });
+        });
+
+        it("restores byte-identical files and the same query answers on a new VM with an empty volume", async () => {
+            expect(manifest).not.toBe("");
+            const dataDisk = {
+                path: path.join(RUN_DIR, `${role}-b`, "data.qcow2"),
+                serial: fakeVolumeSerial(),
+                sizeGb: 8,
+            };
+            expect(fs.existsSync(dataDisk.path)).toBe(false);
+            const { vm, input } = roleVm(
+                {
+                    role,
+                    workDir: path.join(RUN_DIR, `${role}-b`),
+                    keyDir: defaultKeyDir(),
+                    dataDisk,
+                },
+                publicKey,
+            );
+            await withVms([vm], async () => {
+                await vm.start(base);
+                await vm.waitCloudInit(BOOT_TIMEOUT_MS);
+                await waitHealthy(vm, role, 10 * 60_000);
+                // Empty volume: none of the data is there before the restore.
+                expect((await vm.ssh(data.query)).stdout.trim()).not.toBe(answers);
+                const pushed = await pushDay2(vm, input);
+                expect(pushed).not.toMatch(/repository initialised/);
+
+                const t0 = Date.now();
+                const log = await sh(vm, "sudo ouvroir-restore 2>&1", 1_800_000);
+                const restoreS = (Date.now() - t0) / 1000;
+                expect(log).toMatch(/restore of latest finished/);
+                await waitHealthy(vm, role, 5 * 60_000);
+
+                const after = await sh(vm, manifestCommand(data));
+                expect(after).toBe(manifest);
+                expect((await sh(vm, data.query)).trim()).toBe(answers);
+                const files = manifest.split("\n").filter((l) => /^[0-9a-f]{64} /.test(l)).length;
+                figures.push(
+                    `${role}: restore ${restoreS.toFixed(1)} s, ${files} files byte-identical, queries identical`,
+                );
+            });
+        });
+    },
+);
