@@ -11,9 +11,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackConfig, readStackFile } from "../../config";
+import { parseStackConfig, readStackFile, StackConfig } from "../../config";
 import { RoleName, ROLE_NAMES, ROLES } from "../../components/roles";
-import { renderUserData } from "../../components/userData";
+import { renderUserData, UserDataInput } from "../../components/userData";
 import {
     ensureBaseImage,
     ensureSshKey,
@@ -43,6 +43,7 @@ interface Options {
     down: boolean;
     fresh: boolean;
     upstream: boolean;
+    dryRun: boolean;
     httpPort: number;
     httpsPort: number;
 }
@@ -54,6 +55,7 @@ function parseArgs(argv: string[]): Options {
         down: false,
         fresh: false,
         upstream: false,
+        dryRun: false,
         httpPort: 8080,
         httpsPort: 8443,
     };
@@ -64,6 +66,7 @@ function parseArgs(argv: string[]): Options {
         else if (a === "--down") o.down = true;
         else if (a === "--fresh") o.fresh = true;
         else if (a === "--upstream") o.upstream = true;
+        else if (a === "--dry-run") o.dryRun = true;
         else if (a === "--all") o.roles = [...ROLE_NAMES];
         else if (a === "--with" || a === "--roles") {
             const list = next().split(",").filter(Boolean);
@@ -110,6 +113,37 @@ async function down(dir: string): Promise<void> {
     throw new Error(`local: process ${pid} still running after 120 s`);
 }
 
+/** The stack's user-data input for one role, on the harness's bridge. */
+function localInput(
+    cfg: StackConfig,
+    o: Options,
+    role: RoleName,
+    serial: string,
+    localKey: string,
+): UserDataInput {
+    return {
+        role,
+        hostname: `${o.stack}-${ROLES[role].short}-1`,
+        adminUser: cfg.adminUser,
+        sshAuthorizedKeys: [...cfg.sshPublicKeys, localKey],
+        dataVolumeSerial: serial,
+        // The harness's bridge, not the stack's CIDR: that one may be routed on this host.
+        privateCidr: PRIVATE_CIDR,
+        publicHostname: cfg.publicHostname,
+        // No ACME here: the self-signed fallback.
+        letsencryptEmail: undefined,
+        sites: cfg.sites,
+        upstreams: { ...PRIVATE_IPS },
+        researchers: cfg.researchers.map((r) => ({
+            ...r,
+            sshPublicKeys: [...r.sshPublicKeys, localKey],
+        })),
+        sqlEngine: cfg.sqlEngine,
+        packageSource: o.upstream ? cfg.packageSource : "debian",
+        downloads: cfg.downloads,
+    };
+}
+
 /** A data disk's fake Cinder id, kept with the disk so the guest finds the same volume. */
 function stableSerial(dir: string): string {
     const f = path.join(dir, "volume-serial");
@@ -140,6 +174,15 @@ async function main(): Promise<void> {
     }
 
     const cfg = parseStackConfig(o.stack, readStackFile(REPO_ROOT, o.stack));
+    if (o.dryRun) {
+        for (const role of o.roles) {
+            const text = renderUserData(
+                localInput(cfg, o, role, "dryrun-serial-0000000", "ssh-ed25519 AAAA dry-run"),
+            );
+            console.log(`${role}: ${text.length} bytes of user data`);
+        }
+        return;
+    }
     // Every VM of this run runs at once; OUVROIR_VM_SLOTS (if set) still caps the machine.
     process.env.OUVROIR_VM_SLOTS ??= String(Math.max(2, o.roles.length));
     const base = ensureBaseImage();
@@ -154,26 +197,7 @@ async function main(): Promise<void> {
         const serial = stableSerial(roleDir);
         const sizeGb = cfg.roles[role]?.dataVolumeGb ?? ROLES[role].defaultDataVolumeGb;
         const hostname = `${o.stack}-${ROLES[role].short}-1`;
-        const userData = renderUserData({
-            role,
-            hostname,
-            adminUser: cfg.adminUser,
-            sshAuthorizedKeys: [...cfg.sshPublicKeys, key.publicKey],
-            dataVolumeSerial: serial,
-            // The harness's bridge, not the stack's CIDR: that one may be routed on this host.
-            privateCidr: PRIVATE_CIDR,
-            publicHostname: cfg.publicHostname,
-            letsencryptEmail: undefined,
-            sites: cfg.sites,
-            upstreams: { ...PRIVATE_IPS },
-            researchers: cfg.researchers.map((r) => ({
-                ...r,
-                sshPublicKeys: [...r.sshPublicKeys, key.publicKey],
-            })),
-            sqlEngine: cfg.sqlEngine,
-            packageSource: o.upstream ? cfg.packageSource : "debian",
-            downloads: cfg.downloads,
-        });
+        const userData = renderUserData(localInput(cfg, o, role, serial, key.publicKey));
         const vm = makeVm(
             {
                 name: role,
