@@ -294,24 +294,27 @@ export function renderBackupSetup(
     ];
     for (const f of BACKUP_FILES)
         lines.push(...writeFile(f.path, readBackupFile(f.source, vars), f.mode));
-    // The credentials: created 0600 under umask 077 before a byte is written, then moved in place.
+    // The credentials: created 0600 under umask 077 before a byte is written. They replace the
+    // old file only once the repository opens with them (or was created with them): new keys or
+    // a new password that do not fit leave the running backups alone and fail here, loudly.
+    const env = `${BACKUP_ENV_PATH}.ouvroir-new`;
+    const b64 = Buffer.from(renderBackupEnv(hostname, settings, secrets)).toString("base64");
     lines.push(
-        `(umask 077 && echo ${q(Buffer.from(renderBackupEnv(hostname, settings, secrets)).toString("base64"))} | ` +
-            `base64 -d > ${BACKUP_ENV_PATH}.ouvroir-new && ` +
-            `chown root:root ${BACKUP_ENV_PATH}.ouvroir-new && chmod 0600 ${BACKUP_ENV_PATH}.ouvroir-new && ` +
-            `mv -f ${BACKUP_ENV_PATH}.ouvroir-new ${BACKUP_ENV_PATH})`,
-        // A repository that answers is never initialised again (init would refuse, but a wrong
-        // password or an unreachable endpoint must fail here with restic's own message).
-        "if ! /usr/local/sbin/ouvroir-backup restic cat config >/dev/null 2>/tmp/ouvroir-backup-init.err; then",
-        "    if grep -qiE 'wrong password|no key found' /tmp/ouvroir-backup-init.err; then",
-        "        cat /tmp/ouvroir-backup-init.err >&2",
-        `        echo "ouvroir backup: the repository exists with another password" >&2`,
+        `(umask 077 && echo ${q(b64)} | base64 -d > ${env} && chown root:root ${env} && chmod 0600 ${env})`,
+        'err="$(mktemp)"',
+        // A repository that answers is never initialised again (init would refuse anyway); a wrong
+        // password must not be taken for a missing repository.
+        `if ! OUVROIR_BACKUP_ENV=${env} /usr/local/sbin/ouvroir-backup restic cat config >/dev/null 2>"$err"; then`,
+        `    if grep -qiE 'wrong password|no key found' "$err"; then`,
+        `        cat "$err" >&2; rm -f "$err" ${env}`,
+        `        echo "ouvroir backup: the repository exists with another password; ${BACKUP_ENV_PATH} kept" >&2`,
         "        exit 1",
         "    fi",
-        "    /usr/local/sbin/ouvroir-backup restic init",
+        `    OUVROIR_BACKUP_ENV=${env} /usr/local/sbin/ouvroir-backup restic init`,
         `    echo "ouvroir backup: repository initialised"`,
         "fi",
-        "rm -f /tmp/ouvroir-backup-init.err",
+        `rm -f "$err"`,
+        `mv -f ${env} ${BACKUP_ENV_PATH}`,
         "systemctl daemon-reload",
         "systemctl enable --now ouvroir-backup.timer ouvroir-backup-check.timer",
         `echo "ouvroir backup: ${role} of ${hostname} scheduled (${settings.onCalendar.replace(/"/g, "")})"`,

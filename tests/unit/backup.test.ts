@@ -68,9 +68,11 @@ describe("renderBackupSetup", () => {
         expect(envLines[0]).toContain("> /etc/ouvroir/backup.env.ouvroir-new");
         expect(envLines[0]).toContain("chmod 0600 /etc/ouvroir/backup.env.ouvroir-new");
         expect(envLines[0]).toContain("chown root:root");
-        expect(envLines[0]).toContain(
-            "mv -f /etc/ouvroir/backup.env.ouvroir-new /etc/ouvroir/backup.env)",
+        // In place only after the repository opened (or was created) with the new values.
+        const move = lines.indexOf(
+            "mv -f /etc/ouvroir/backup.env.ouvroir-new /etc/ouvroir/backup.env",
         );
+        expect(move).toBeGreaterThan(lines.findIndex((l) => l.includes("restic init")));
         for (const secret of Object.values(secrets)) {
             // Nowhere in clear, and in no other file the fragment writes.
             expect(script).not.toContain(secret);
