@@ -112,15 +112,30 @@ binary_name() {
     echo "$base"
 }
 
+# CPU seconds used so far by this shell's children (the second line of `times`): a figure that,
+# unlike wall time, does not depend on what else the machine is doing. `times` must run in this
+# shell, not in a $(...) subshell, so the result goes to the variable cpu.
+cpu=0
+read_cpu() {
+    times > "$tmp/times"
+    cpu="$(sed -n 2p "$tmp/times" | awk 'function sec(t,  m) {
+        m = t; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", t); sub(/s$/, "", t); return m * 60 + t
+    } { printf "%d", sec($1) + sec($2) }')"
+}
+
 mapfile -t tools < <(go list tool)
 for pkg in "${tools[@]}"; do
     name="$(binary_name "$pkg")"
     t0="$(date +%s)"
+    read_cpu
+    cpu0="$cpu"
     # shellcheck disable=SC2086 # OUVROIR_ENGINE_GOFLAGS is a list of flags
     nice -n 10 go build -trimpath -ldflags "$ldflags" ${OUVROIR_ENGINE_GOFLAGS:-} \
         -o "$tmp/bin/$name" "$pkg"
     size="$(du -m "$tmp/bin/$name" | cut -f1)"
-    echo "engine: built $name in $(($(date +%s) - t0)) s (${size} MB)"
+    read_cpu
+    echo "engine: built $name in $(($(date +%s) - t0)) s wall," \
+        "$((cpu - cpu0)) s CPU (${size} MB)"
 done
 
 # Probe each wanted binary that go.mod cannot name, from a scratch module so ours is untouched,
