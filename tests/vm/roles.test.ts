@@ -8,7 +8,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { RoleName } from "../../components/roles";
+import { RoleName, ROLE_NAMES } from "../../components/roles";
 import { PUBLIC_HOSTNAME, TEST_SITES } from "../../scripts/vm/inputs";
 import {
     BaseImage,
@@ -141,12 +141,37 @@ async function expectCloudInitClean(vm: Vm): Promise<void> {
     expect(r.code).toBe(0);
 }
 
+/** `OUVROIR_VM_ROLES=iiif,app` runs only those roles' checks (the web server boots with them). */
+const SELECTED = (process.env.OUVROIR_VM_ROLES ?? ROLE_NAMES.join(","))
+    .split(",")
+    .filter((r): r is RoleName => (ROLE_NAMES as readonly string[]).includes(r));
+const PROXIED: readonly RoleName[] = ["xmldb", "iiif", "app"];
+const needsWeb = SELECTED.some((r) => r === "web" || PROXIED.includes(r));
+const describeRole = (role: RoleName): jest.Describe =>
+    SELECTED.includes(role) ? describe : describe.skip;
+
+/**
+ * Boots a private role beside the web server: the other private role goes first (two guests
+ * at most). The sandbox needs no web server, so that one goes too.
+ */
+async function bootPrivate(role: RoleName): Promise<void> {
+    for (const other of ROLE_NAMES) {
+        if (other !== role && other !== "web" && vms[other]?.running) await stop(other);
+    }
+    if (role === "sandbox") await stop("web");
+    if (!vms[role] && !bootErrors[role]) await boot(role);
+}
+
 beforeAll(async () => {
     base = ensureBaseImage();
     publicKey = ensureSshKey(defaultKeyDir()).publicKey;
     fs.mkdirSync(RUN_DIR, { recursive: true });
     // The web server and the first private role boot together: two guests, two cores.
-    await Promise.all([boot("web"), boot("xmldb")]);
+    const first = SELECTED.find((r) => r !== "web");
+    await Promise.all([
+        needsWeb ? boot("web") : Promise.resolve(),
+        first && (needsWeb ? PROXIED.includes(first) : true) ? boot(first) : Promise.resolve(),
+    ]);
 });
 
 afterAll(async () => {
@@ -165,7 +190,7 @@ afterAll(async () => {
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
 });
 
-describe("web server", () => {
+describeRole("web")("web server", () => {
     it("finished cloud-init without errors, data on the volume", async () => {
         const vm = vmOf("web");
         await check(["web"], async () => {
@@ -214,7 +239,9 @@ describe("web server", () => {
     });
 });
 
-describe("XML database", () => {
+describeRole("xmldb")("XML database", () => {
+    beforeAll(() => bootPrivate("xmldb"));
+
     it("finished cloud-init without errors, databases on the volume", async () => {
         const vm = vmOf("xmldb");
         await check(["xmldb"], async () => {
@@ -242,11 +269,8 @@ describe("XML database", () => {
     afterAll(() => stop("xmldb"));
 });
 
-describe("IIIF server", () => {
-    beforeAll(async () => {
-        await stop("xmldb");
-        await boot("iiif");
-    });
+describeRole("iiif")("IIIF server", () => {
+    beforeAll(() => bootPrivate("iiif"));
 
     it("finished cloud-init without errors, images on the volume", async () => {
         const vm = vmOf("iiif");
@@ -289,11 +313,8 @@ describe("IIIF server", () => {
     afterAll(() => stop("iiif"));
 });
 
-describe("app server", () => {
-    beforeAll(async () => {
-        await stop("iiif");
-        await boot("app");
-    });
+describeRole("app")("app server", () => {
+    beforeAll(() => bootPrivate("app"));
 
     it("finished cloud-init without errors, SQL data on the volume", async () => {
         const vm = vmOf("app");
@@ -330,13 +351,8 @@ describe("app server", () => {
     afterAll(() => stop("app"));
 });
 
-describe("sandbox host", () => {
-    beforeAll(async () => {
-        await stop("app");
-        // The web server is not needed here: the sandbox boots alone and faster.
-        await stop("web");
-        await boot("sandbox");
-    });
+describeRole("sandbox")("sandbox host", () => {
+    beforeAll(() => bootPrivate("sandbox"));
 
     it("finished cloud-init without errors, researchers' data on the volume", async () => {
         const vm = vmOf("sandbox");

@@ -190,6 +190,10 @@ describe("data trials on the web server's volume", () => {
     it("reboot: every service comes back without a hand, data intact", async () => {
         const v = current();
         const before = await bootId(v);
+        // The guest reboots itself; qemu runs with -no-reboot, so it exits and the same
+        // instance (root disk, instance id) is powered on again, as the cloud does on a reboot.
+        await v.ssh("sudo systemctl reboot", 30_000);
+        for (let i = 0; i < 120 && v.running; i++) await sleep(1000);
         await powerOff();
         const t0 = Date.now();
         await boot("trial-web", path.join(RUN_DIR, "a"), true);
