@@ -41,8 +41,6 @@ export interface BackupPlan {
     readonly excludes: readonly string[];
     /** systemd unit patterns stopped during a restore and started again after it. */
     readonly services: readonly string[];
-    /** `user:group:dir` made to own `dir` after a restore (a new VM may number accounts anew). */
-    readonly owners: readonly string[];
     /** The role's idempotent setup scripts, run after a restore (they enable restored apps/sites). */
     readonly afterRestore: readonly string[];
 }
@@ -60,17 +58,12 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
         dumps: [],
         excludes: common("web"),
         services: ["nginx.service"],
-        owners: [],
         afterRestore: ["/usr/local/sbin/ouvroir-web-setup"],
     },
     xmldb: {
         dumps: ["basex"],
         excludes: common("xmldb"),
         services: ["basex.service"],
-        owners: [
-            `basex:basex:${data("xmldb")}/basex/data`,
-            `basex:basex:${data("xmldb")}/basex/repo`,
-        ],
         afterRestore: [],
     },
     iiif: {
@@ -78,14 +71,12 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
         // Derivatives are recomputed from the images on demand: the bulk of the volume, no value.
         excludes: [...common("iiif"), `${data("iiif")}/iiif/cache`],
         services: ["cantaloupe.service", "lighttpd.service"],
-        owners: [`cantaloupe:cantaloupe:${data("iiif")}/iiif/cache`],
         afterRestore: [],
     },
     app: {
         dumps: ["sql"],
         excludes: [...common("app"), `${data("app")}/mysql`, `${data("app")}/postgresql`],
         services: ["ouvroir-app@*.service", "mariadb.service", "postgresql.service"],
-        owners: [`ouvroir-apps:ouvroir-apps:${data("app")}/apps`],
         afterRestore: ["/usr/local/sbin/ouvroir-app-setup"],
     },
     sandbox: {
@@ -98,7 +89,6 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
             `${data("sandbox")}/home/*/.cache`,
         ],
         services: [],
-        owners: [],
         afterRestore: ["/usr/local/sbin/ouvroir-sandbox-setup"],
     },
 };
@@ -218,7 +208,6 @@ export function renderBackupConf(
         `BACKUP_DATA_DIR=${q(data(role))}`,
         `BACKUP_DUMPS=${q(plan.dumps.join(" "))}`,
         `BACKUP_SERVICES=${q(plan.services.join(" "))}`,
-        `BACKUP_OWNERS=${q(plan.owners.join(" "))}`,
         `BACKUP_AFTER_RESTORE=${q(plan.afterRestore.join(" "))}`,
         `BACKUP_KEEP_DAILY=${settings.keepDaily}`,
         `BACKUP_KEEP_WEEKLY=${settings.keepWeekly}`,

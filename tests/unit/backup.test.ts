@@ -182,12 +182,11 @@ describe("the plan of each role", () => {
             expect(excludes(role)).not.toMatch(/^\/srv\/data\/backup-dumps$/m);
     });
 
-    it("a restore stops the role's services and gives files back to its accounts", () => {
+    it("a restore stops the role's services", () => {
         expect(conf("xmldb")).toContain("BACKUP_SERVICES='basex.service'");
         expect(conf("app")).toContain(
             "BACKUP_SERVICES='ouvroir-app@*.service mariadb.service postgresql.service'",
         );
-        expect(conf("xmldb")).toContain("basex:basex:/srv/data/basex/data");
         expect(conf("web")).toContain("BACKUP_SERVICES='nginx.service'");
     });
 });

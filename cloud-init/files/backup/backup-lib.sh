@@ -96,3 +96,59 @@ active_units() {
         systemctl list-units --state=active --plain --no-legend "$pattern" | awk '{print $1}'
     done
 }
+
+# Live database directories are never backed up (the dumps are): the role's static excludes plus
+# one directory per BaseX database, listed at run time.
+write_excludes() {
+    local out="$1"
+    cp "$BACKUP_EXCLUDES" "$out"
+    if has_dump basex && [[ -d "$(basex_dbpath)" ]]; then
+        find "$(basex_dbpath)" -mindepth 1 -maxdepth 1 -type d >>"$out"
+    fi
+}
+
+# Account numbering, saved with each backup: a new VM may give the service accounts other ids.
+save_accounts() {
+    {
+        getent passwd | awk -F: '{print "u", $1, $3}'
+        getent group | awk -F: '{print "g", $1, $3}'
+    } >"$DUMP_DIR/accounts.new"
+    mv -f "$DUMP_DIR/accounts.new" "$DUMP_DIR/accounts"
+}
+
+# After a restore: files of the snapshot carry the old VM's ids; give each account's files to
+# the same account here. Lists are made before any change, so swapped ids cannot chain; live
+# directories (not in the snapshot, already numbered here) are left alone.
+remap_owners() {
+    local map="$DUMP_DIR/accounts" kind name old new flag i=0 tmp excl pattern
+    [[ -f "$map" ]] || return 0
+    tmp="$(mktemp -d)"
+    excl="$tmp/excludes"
+    write_excludes "$excl"
+    local prune=()
+    while read -r pattern; do
+        [[ -n "$pattern" ]] && prune+=(-path "$pattern" -prune -o)
+    done <"$excl"
+    while read -r kind name old; do
+        case "$kind" in
+            u) new="$(getent passwd "$name" | cut -d: -f3 || true)" flag=-uid ;;
+            g) new="$(getent group "$name" | cut -d: -f3 || true)" flag=-gid ;;
+            *) continue ;;
+        esac
+        [[ -n "$new" && "$new" != "$old" ]] || continue
+        log "$name: id $old on the old VM, $new here: files renumbered"
+        find "$BACKUP_DATA_DIR" -xdev "${prune[@]}" "$flag" "$old" -print0 >"$tmp/list-$i-$kind-$new"
+        i=$((i + 1))
+    done <"$map"
+    local f b
+    for f in "$tmp"/list-*; do
+        [[ -e "$f" ]] || continue
+        b="$(basename "$f")"
+        new="${b##*-}"
+        case "$b" in
+            *-u-*) xargs -0 -r chown -h "$new" <"$f" ;;
+            *-g-*) xargs -0 -r chgrp -h "$new" <"$f" ;;
+        esac
+    done
+    rm -rf "$tmp"
+}

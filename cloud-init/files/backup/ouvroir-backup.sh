@@ -64,19 +64,10 @@ dump_sql() {
 
 dumps() {
     install -d -m 0700 "$DUMP_DIR"
+    save_accounts
     has_dump basex && dump_basex
     has_dump sql && dump_sql
     return 0
-}
-
-# Live database directories are never backed up (the dumps are): listed at run time, since
-# BaseX makes one directory per database.
-run_excludes() {
-    local out="$1"
-    cp "$BACKUP_EXCLUDES" "$out"
-    if has_dump basex; then
-        find "$(basex_dbpath)" -mindepth 1 -maxdepth 1 -type d >>"$out"
-    fi
 }
 
 backup() {
@@ -84,7 +75,7 @@ backup() {
     started=$(date +%s)
     dumps
     excludes="$(mktemp)"
-    run_excludes "$excludes"
+    write_excludes "$excludes"
     summary="$BACKUP_STATE/last-summary.json"
     restic backup --json --host "$BACKUP_HOST" --tag ouvroir --one-file-system --exclude-caches \
         --exclude-file "$excludes" "$BACKUP_DATA_DIR" >"$BACKUP_STATE/last-backup.json"

@@ -4,8 +4,8 @@
 #
 #   ouvroir-restore [SNAPSHOT]   default: the latest snapshot of this host
 #
-# Stops the role's services, restores the data volume's files, puts ownership back for the
-# role's service accounts (a new VM may number them differently), reloads the dumps (BaseX
+# Stops the role's services, restores the data volume's files, renumbers their owners for this
+# VM's accounts (a new VM may number them differently), reloads the dumps (BaseX
 # RESTORE, SQL import) and starts the services again. Files created after the snapshot are
 # kept (restic 0.14 restores, it does not delete); databases are reset to their dumps.
 set -euo pipefail
@@ -30,18 +30,7 @@ fi
 log "restoring snapshot $snapshot of $BACKUP_HOST into $BACKUP_DATA_DIR"
 restic restore "$snapshot" --host "$BACKUP_HOST" --target / --include "$BACKUP_DATA_DIR"
 
-for entry in $BACKUP_OWNERS; do
-    IFS=: read -r owner group dir <<<"$entry"
-    if [[ -e "$dir" ]] && id "$owner" >/dev/null 2>&1; then
-        chown -R "$owner:$group" "$dir"
-    fi
-done
-if [[ "$BACKUP_ROLE" == sandbox && -d "$BACKUP_DATA_DIR/home" ]]; then
-    for home in "$BACKUP_DATA_DIR"/home/*/; do
-        name="$(basename "$home")"
-        id "$name" >/dev/null 2>&1 && chown -R "$name:$name" "$home"
-    done
-fi
+remap_owners
 
 if has_dump basex; then
     dbpath="$(basex_dbpath)"
