@@ -78,6 +78,10 @@ describe("helpers", () => {
         expect(opensToWorld({ remoteGroupId: "sg-123" })).toBe(false);
         expect(opensToWorld({ remoteIpPrefix: "10.20.0.0/24" })).toBe(false);
         expect(opensToWorld({ remoteIpPrefix: "132.204.0.0/16" })).toBe(false);
+        expect(opensToWorld({ remoteIpPrefix: "128.0.0.0/1" })).toBe(true);
+        expect(opensToWorld({ remoteIpPrefix: "10.0.0.0/8" })).toBe(false);
+        expect(opensToWorld({ remoteIpPrefix: "2000::/3" })).toBe(true);
+        expect(opensToWorld({ remoteIpPrefix: "2001:db8::/32" })).toBe(false);
     });
 });
 

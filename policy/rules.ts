@@ -147,8 +147,8 @@ function portOf(value: unknown): number | undefined {
 }
 
 /**
- * Whether a security-group rule admits the whole Internet: a `/0` prefix (IPv4 or IPv6), or no
- * prefix and no remote group at all (OpenStack then admits every address).
+ * Whether a security-group rule admits the whole Internet: a `/0` prefix (IPv4 or IPv6) or one
+ * nearly as broad, or no prefix and no remote group at all (OpenStack then admits every address).
  */
 export function opensToWorld(props: Record<string, unknown>): boolean {
     const prefix = peek(props, "remoteIpPrefix");
@@ -159,7 +159,12 @@ export function opensToWorld(props: Record<string, unknown>): boolean {
         return true;
     }
     if (typeof prefix === "string" && prefix !== "") {
-        return /\/0$/.test(prefix.trim()) || prefix.trim() === "0.0.0.0" || prefix.trim() === "::";
+        const p = prefix.trim();
+        if (p === "0.0.0.0" || p === "::") return true;
+        const bits = /\/(\d+)$/.exec(p)?.[1];
+        // A /1 or a /7 is the world in all but name (0.0.0.0/1 + 128.0.0.0/1 is all of IPv4):
+        // anything broader than a /8 (IPv4) or a /16 (IPv6) counts as public.
+        return bits !== undefined && Number(bits) < (p.includes(":") ? 16 : 8);
     }
     const group = peek(props, "remoteGroupId");
     return isUnset(group);
