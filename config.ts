@@ -856,15 +856,8 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
 // ---------------------------------------------------------------------------------------------
 // Quota
 
-export interface Usage {
-    readonly instances: number;
-    readonly vcpus: number;
-    readonly ramGb: number;
-    readonly volumes: number;
-    readonly volumeGb: number;
-    readonly floatingIps: number;
-    readonly securityGroups: number;
-}
+/** What a stack consumes, counted in the allocation's units. */
+export type Usage = Allocation;
 
 export const QUOTA_ROWS: readonly { key: keyof Usage; label: string }[] = [
     { key: "instances", label: "instances" },
