@@ -5,6 +5,8 @@ per object: each CLI call costs a second of Python start-up).
   services: service project and users, catalog, clouds.yaml (after Keystone starts)
   demo:     waits for every service, then the demo project, user, quotas, flavors named like
             the Alliance's, a small Debian-named image, the external network, volume types
+  inventory: prints, as JSON, what the demo project sees (external networks, images, flavors,
+            volume types) and its quotas, for tests that check a stack's config against the cloud
   clean:    deletes everything in the demo project (what a failed test run may leave behind,
             including volumes Pulumi was told to retain), keeping the project and its quotas
 
@@ -12,6 +14,7 @@ Every step finds before it creates, so a rerun changes nothing.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -248,6 +251,34 @@ def demo(args):
     )
 
 
+def inventory(args):
+    conn = admin_conn(args.password)
+    project = conn.identity.find_project("demo", domain_id="default")
+    compute = conn.get_compute_quotas(project.id)
+    volume = conn.get_volume_quotas(project.id)
+    network = conn.get_network_quotas(project.id)
+    out = {
+        "externalNetworks": [n.name for n in conn.network.networks(is_router_external=True)],
+        "images": [
+            {"name": i.name, "createdAt": i.created_at, "status": i.status}
+            for i in conn.image.images(visibility="public")
+        ],
+        "flavors": {f.name: {"vcpus": f.vcpus, "ramMb": f.ram, "disk": f.disk}
+                    for f in conn.compute.flavors()},
+        "volumeTypes": [t.name for t in conn.block_storage.types()],
+        "quotas": {
+            "instances": compute["instances"],
+            "vcpus": compute["cores"],
+            "ramMb": compute["ram"],
+            "volumes": volume["volumes"],
+            "volumeGb": volume["gigabytes"],
+            "floatingIps": network["floatingip"],
+            "securityGroups": network["security_group"],
+        },
+    }
+    print(json.dumps(out))
+
+
 def clean(args):
     conn = admin_conn(args.password)
     project = conn.identity.find_project("demo", domain_id="default")
@@ -296,15 +327,19 @@ def clean(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("step", choices=["services", "demo", "clean"])
-    p.add_argument("--secret-file", required=True, help="the one password of this cloud")
-    p.add_argument("--clouds", required=True)
-    p.add_argument("--cloud", required=True)
+    p.add_argument("step", choices=["services", "demo", "inventory", "clean"])
+    p.add_argument(
+        "--secret-file",
+        default="/var/lib/ouvroir-local-openstack/secret",
+        help="the one password of this cloud",
+    )
+    p.add_argument("--clouds", default="/etc/openstack/clouds.yaml")
+    p.add_argument("--cloud", default="ouvroir-local")
     p.add_argument("--image-cache", default="/var/cache/ouvroir")
     args = p.parse_args()
     with open(args.secret_file) as f:
         args.password = f.read().strip()
-    {"services": services, "demo": demo, "clean": clean}[args.step](args)
+    {"services": services, "demo": demo, "clean": clean, "inventory": inventory}[args.step](args)
 
 
 if __name__ == "__main__":
