@@ -25,6 +25,8 @@ esac
 jar="$(ls /opt/basex/BaseX.jar /opt/basex/basex.jar 2>/dev/null | head -n1)"
 cat >/etc/ouvroir/basex.env <<ENV
 BASEX_CP=$jar:/opt/basex/lib/*:/opt/basex/lib/custom/*
+BASEX_MAIN=org.basex.BaseXHTTP
+BASEX_ARGS=-h8080 -p1984
 BASEX_WEBPATH=/opt/basex/webapp
 BASEX_HEAP=1g
 ENV

@@ -9,9 +9,12 @@ install -d -o basex -g basex -m 0750 "{{dataMount}}/basex" "{{dataMount}}/basex/
 systemctl daemon-reload
 systemctl enable basex.service
 systemctl restart basex.service
+if systemctl is-enabled --quiet basex-rest-gateway.service 2>/dev/null; then
+    systemctl restart basex-rest-gateway.service
+fi
 for _ in $(seq 1 90); do
-    if curl -s -o /dev/null http://127.0.0.1:8080/rest; then
-        echo "ouvroir: BaseX answers on 8080"
+    if curl -s -o /dev/null http://127.0.0.1:8080/rest && (: </dev/tcp/127.0.0.1/1984) 2>/dev/null; then
+        echo "ouvroir: BaseX answers on 1984 and 8080"
         exit 0
     fi
     sleep 2
