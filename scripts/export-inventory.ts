@@ -703,10 +703,21 @@ function readExport(input: string | undefined): StackExportDoc {
         text = fs.readFileSync(input, "utf8");
     } else if (/^[\w./-]+$/.test(input)) {
         // A stack name: ask the CLI (logged in to the stack's backend) for its state.
-        text = execFileSync("pulumi", ["stack", "export", "--stack", input], {
-            encoding: "utf8",
-            maxBuffer: 256 * 1024 * 1024,
-        });
+        try {
+            text = execFileSync("pulumi", ["stack", "export", "--stack", input], {
+                encoding: "utf8",
+                maxBuffer: 256 * 1024 * 1024,
+            });
+        } catch (err) {
+            const why =
+                (err as NodeJS.ErrnoException).code === "ENOENT"
+                    ? "the pulumi CLI is not installed"
+                    : (err as Error).message;
+            throw new Error(
+                `${input} is not a file, and \`pulumi stack export --stack ${input}\` failed (${why}); ` +
+                    "pass the file written by `pulumi stack export --file <file>` instead",
+            );
+        }
     } else {
         throw new Error(`${input}: no such file`);
     }

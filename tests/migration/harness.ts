@@ -108,6 +108,8 @@ export async function runProgram(
     stack: string,
     config: Record<string, string>,
     cloud: MockCloud,
+    /** `plaintext`: secrets as `pulumi stack import` accepts them, for the CLI to encrypt. */
+    secrets: "mock-ciphertext" | "plaintext" = "mock-ciphertext",
 ): Promise<StackExport> {
     const project = "ouvroir";
     let host = 10;
@@ -275,8 +277,8 @@ export async function runProgram(
                 // Top-level resources are the Stack's children; it is not part of their URNs.
                 parent: r.parent ?? stackUrn,
                 provider: r.custom ? providerOf(r.type) : undefined,
-                inputs: stripUnknowns(r.inputs),
-                outputs: stripUnknowns(r.outputs),
+                inputs: stripUnknowns(r.inputs, secrets),
+                outputs: stripUnknowns(r.outputs, secrets),
             })),
     ];
     return {
@@ -294,20 +296,26 @@ const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The SDK's marker of a secret value; an export holds its ciphertext, never the value. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Unknown values (preview) have no place in an export; secrets appear encrypted. */
 function stripUnknowns(
     value: Record<string, unknown> | undefined,
+    secrets: "mock-ciphertext" | "plaintext",
 ): Record<string, unknown> | undefined {
     if (value === undefined) return undefined;
+    const secret = (v: { value?: unknown }): Record<string, string> =>
+        secrets === "plaintext"
+            ? { [SECRET_SIG]: SECRET_SIG_VALUE, plaintext: JSON.stringify(v.value ?? null) }
+            : {
+                  [SECRET_SIG]: SECRET_SIG_VALUE,
+                  ciphertext: `v1:mock:${crypto.createHash("sha256").update(JSON.stringify(v)).digest("base64")}`,
+              };
     const text = JSON.stringify(value, (_k, v: unknown) =>
         v === UNKNOWN_SENTINEL
             ? undefined
             : typeof v === "object" && v !== null && SECRET_SIG in v
-              ? {
-                    [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270",
-                    ciphertext: `v1:mock:${crypto.createHash("sha256").update(JSON.stringify(v)).digest("base64")}`,
-                }
+              ? secret(v as { value?: unknown })
               : v,
     );
     return JSON.parse(text) as Record<string, unknown>;
