@@ -4,7 +4,7 @@
 set -euo pipefail
 data="{{dataMount}}"
 install -d -m 0755 /var/www/acme "$data/www" /etc/ouvroir/tls
-while read -r name domain _; do
+while read -r name domain others; do
     [[ -n "$name" ]] || continue
     install -d -m 0755 "$data/www/$name"
     if [[ ! -e "$data/www/$name/index.html" && ! -e "$data/www/$name/index.php" ]]; then
@@ -14,8 +14,10 @@ while read -r name domain _; do
     tls="/etc/ouvroir/tls/$name"
     if [[ ! -e "$tls/fullchain.pem" ]]; then
         install -d -m 0755 "$tls" "$tls/self-signed"
+        san="DNS:$domain"
+        for d in $others; do san="$san,DNS:$d"; done
         openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=$domain" \
-            -addext "subjectAltName=DNS:$domain" \
+            -addext "subjectAltName=$san" \
             -keyout "$tls/self-signed/privkey.pem" -out "$tls/self-signed/fullchain.pem" 2>/dev/null
         chmod 0600 "$tls/self-signed/privkey.pem"
         ln -sfn self-signed/fullchain.pem "$tls/fullchain.pem"
