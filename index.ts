@@ -134,6 +134,14 @@ async function main(): Promise<Record<string, unknown>> {
                         .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "" })),
                 ),
             ),
+        // Where this stack's off-site backups go (no secret in it): for runbooks and migration.
+        backups: cfg.backup
+            ? {
+                  endpoint: cfg.backup.endpoint,
+                  bucket: cfg.backup.bucket,
+                  onCalendar: cfg.backup.onCalendar,
+              }
+            : null,
         quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
         dataVolumeSizes: Object.fromEntries(
             deployed
