@@ -210,7 +210,7 @@ describe("the scripts", () => {
         const order = [
             'systemctl stop "${units[@]}"',
             "restic restore",
-            "RESTORE $db",
+            "RESTORE $name",
             'mariadb <"$dump"',
             'systemctl start "${units[@]}"',
         ];

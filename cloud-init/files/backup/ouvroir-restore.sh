@@ -37,10 +37,10 @@ if has_dump basex; then
     cmds=""
     shopt -s nullglob
     for zip in "$DUMP_DIR"/basex/*.zip; do
+        # The archive's full name (database-timestamp): "my" never picks "my-db"'s archive.
         name="$(basename "$zip" .zip)"
-        db="${name%-????-??-??-??-??-??}"
         install -o basex -g basex -m 0640 "$zip" "$dbpath/"
-        cmds+="RESTORE $db"$'\n'
+        cmds+="RESTORE $name"$'\n'
     done
     shopt -u nullglob
     if [[ -n "$cmds" ]]; then
