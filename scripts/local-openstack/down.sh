@@ -4,7 +4,10 @@
 # veth pairs. Databases, images and config stay: up.sh brings the same cloud back.
 # Note: servers of the fake hypervisor live in nova-compute's memory; after down/up they still
 # exist in the API but nothing backs them.
-# Usage: down.sh
+# Usage: down.sh [--purge]
+#   --purge  also removes the control plane's packages (not the helper tools they share with the
+#            rest of the machine), its databases, logs and state: the next up.sh starts as on a
+#            fresh machine (from the cached .deb files).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,3 +48,23 @@ done
 ip link delete "$LOS_EXT_IF" 2>/dev/null || true
 ip link delete "$LOS_VXLAN_IF" 2>/dev/null || true
 los_log "stopped in $(($(date +%s) - t0))s"
+
+if [[ "${1:-}" == --purge ]]; then
+    mapfile -t purge < <(dpkg-query -W -f='${Package} ${Status}\n' 2>/dev/null |
+        awk '$NF == "installed" {print $1}' |
+        grep -E '^(keystone|glance|placement|nova|neutron|cinder|mariadb-server|rabbitmq|python3-(keystone|glance|placement|nova|neutron|cinder)$)' || true)
+    if ((${#purge[@]} > 0)); then
+        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=900 \
+            "${purge[@]}" >"$LOS_LOG/apt-purge.log" 2>&1
+    fi
+    rm -rf /var/lib/mysql /var/lib/rabbitmq /var/lib/keystone /var/lib/glance /var/lib/placement \
+        /var/lib/nova /var/lib/neutron /var/lib/cinder /etc/keystone /etc/glance /etc/placement \
+        /etc/nova /etc/neutron /etc/cinder /etc/rabbitmq /etc/mysql/mariadb.conf.d/99-ouvroir-local.cnf \
+        /usr/local/bin/ouvroir-nova-compute /usr/local/lib/python3.11/dist-packages/ouvroir_fake_cinder.py \
+        "$LOS_STATE" "$LOS_LOG"
+    for f in keystone placement-api nova-api neutron-server cinder-api; do
+        rm -f "/etc/default/$f"
+    done
+    rm -f "$LOS_CLOUDS"
+    echo "$(date -u +%H:%M:%S) purged ${#purge[@]} packages, databases and state"
+fi
