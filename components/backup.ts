@@ -33,7 +33,7 @@ export interface BackupSecrets {
 export interface BackupPlan {
     /**
      * Consistent dumps made before each backup, into `<data>/backup-dumps/`: `basex` (CREATE
-     * BACKUP of every database), `sql` (mariadb-dump --single-transaction or pg_dumpall, whichever
+     * BACKUP of every database, run by the BaseX server through its own client), `sql` (mariadb-dump --single-transaction or pg_dumpall, whichever
      * engine the VM runs). The live database directories are excluded: the dumps are the backup.
      */
     readonly dumps: readonly ("basex" | "sql")[];
@@ -63,7 +63,8 @@ export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
     xmldb: {
         dumps: ["basex"],
         excludes: common("xmldb"),
-        services: ["basex.service"],
+        // Debian's BaseX 9.7 is served over HTTP by a gateway that stops with BaseX (Requires=).
+        services: ["basex.service", "basex-rest-gateway.service"],
         afterRestore: [],
     },
     iiif: {

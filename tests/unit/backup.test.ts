@@ -183,7 +183,9 @@ describe("the plan of each role", () => {
     });
 
     it("a restore stops the role's services", () => {
-        expect(conf("xmldb")).toContain("BACKUP_SERVICES='basex.service'");
+        expect(conf("xmldb")).toContain(
+            "BACKUP_SERVICES='basex.service basex-rest-gateway.service'",
+        );
         expect(conf("app")).toContain(
             "BACKUP_SERVICES='ouvroir-app@*.service mariadb.service postgresql.service'",
         );

@@ -113,12 +113,12 @@ const ROLE_DATA: Partial<Record<RoleName, RoleData>> = {
     xmldb: {
         seed: [
             FILES_SEED("/srv/data/uploads"),
-            // Two databases through BaseX's REST API, as an application would create them.
-            `seq 1 3000 | awk 'BEGIN{print "<items>"} {printf "<item id=\\"%d\\">Lettre n°%d é</item>\\n", $1, $1} END{print "</items>"}' > /tmp/items.xml`,
-            `printf '<letters><letter from="Diderot">Mon amie</letter></letters>' > /tmp/letters.xml`,
-            `pw="$(sudo cat /srv/data/basex/admin-password)"`,
-            `curl -sf -u "admin:$pw" -X PUT -H 'Content-Type: application/xml' --data-binary @/tmp/items.xml http://127.0.0.1:8080/rest/catalogue`,
-            `curl -sf -u "admin:$pw" -X PUT -H 'Content-Type: application/xml' --data-binary @/tmp/letters.xml http://127.0.0.1:8080/rest/letters`,
+            // Two databases created by the BaseX server (its client reads the password on stdin;
+            // Debian's 9.7 has no HTTP API, only the read-only gateway).
+            `seq 1 3000 | awk 'BEGIN{print "<items>"} {printf "<item id=\\"%d\\">Lettre n°%d é</item>\\n", $1, $1} END{print "</items>"}' | sudo tee /srv/data/uploads/items.xml >/dev/null`,
+            `printf '<letters><letter from="Diderot">Mon amie</letter></letters>' | sudo tee /srv/data/uploads/letters.xml >/dev/null`,
+            `printf 'CREATE DB catalogue /srv/data/uploads/items.xml\\nCREATE DB letters /srv/data/uploads/letters.xml\\n' > /tmp/mk.bxs`,
+            `sudo bash -c '. /etc/ouvroir/basex.env && cat /srv/data/basex/admin-password | java -cp "$BASEX_CP" org.basex.BaseXClient -p1984 -Uadmin -c /tmp/mk.bxs'`,
         ].join(" && "),
         query:
             `pw="$(sudo cat /srv/data/basex/admin-password)" && curl -sf -u "admin:$pw" -G http://127.0.0.1:8080/rest ` +

@@ -76,17 +76,29 @@ basex_offline() {
     return $rc
 }
 
-# A request to the running BaseX's REST API as admin; the password goes in a 0600 netrc file,
-# never on a command line.
-basex_rest() {
-    local netrc rc=0
-    netrc="$(mktemp /run/ouvroir-backup-XXXXXX.netrc)"
-    printf 'machine 127.0.0.1 login admin password %s\n' \
-        "$(cat "$BACKUP_DATA_DIR/basex/admin-password")" >"$netrc"
-    curl -sS --fail --max-time 3600 --netrc-file "$netrc" -G "http://127.0.0.1:8080/rest" \
-        --data-urlencode "$1" || rc=$?
-    rm -f "$netrc"
+# Commands run by the running BaseX server (port 1984) as admin, through BaseX's own client:
+# the password goes on its standard input, never on a command line. Works with Debian's 9.7
+# (no HTTP API) and with upstream BaseX alike.
+basex_online() {
+    local cmds="$1" file rc=0
+    # shellcheck source=/dev/null
+    . /etc/ouvroir/basex.env
+    file="$(mktemp /run/ouvroir-backup-XXXXXX.bxs)"
+    printf '%s\n' "$cmds" >"$file"
+    # The client prompts "Password: " on stdout; the commands print nothing else we need.
+    printf '%s\n' "$(cat "$BACKUP_DATA_DIR/basex/admin-password")" |
+        /usr/bin/java -cp "$BASEX_CP" org.basex.BaseXClient -p1984 -Uadmin -c "$file" >/dev/null || rc=$?
+    rm -f "$file"
     return $rc
+}
+
+# The databases: directories of DBPATH holding BaseX's inf.basex.
+basex_databases() {
+    local dir
+    for dir in "$(basex_dbpath)"/*/; do
+        [[ -f "$dir/inf.basex" ]] && basename "$dir"
+    done
+    return 0
 }
 
 # Units matching the role's patterns that are active now (to stop and later start again).

@@ -8,14 +8,15 @@
 #   ouvroir-backup snapshots     this VM's snapshots
 #   ouvroir-backup restic ARGS   any restic command against this VM's repository
 #
-# Databases are never copied as live files: BaseX databases go through CREATE BACKUP and SQL
+# Databases are never copied as live files: BaseX databases go through CREATE BACKUP (run by
+# the server, which holds each database's lock) and SQL
 # through mariadb-dump --single-transaction / pg_dumpall; their live directories are excluded.
 set -euo pipefail
 # shellcheck source=backup-lib.sh
 . /usr/local/lib/ouvroir/backup-lib.sh
 
 dump_basex() {
-    local dbpath dest new db zip
+    local dbpath dest new db zip dbs
     dbpath="$(basex_dbpath)"
     dest="$DUMP_DIR/basex"
     new="$DUMP_DIR/basex.new"
@@ -24,10 +25,10 @@ dump_basex() {
     systemctl is-active --quiet basex.service || die "basex.service is not running: no consistent dump"
     # Stale archives of an interrupted run would be taken for this run's.
     find "$dbpath" -maxdepth 1 -name '*.zip' -delete
-    local dbs
-    dbs="$(basex_rest 'query=string-join(db:list(), codepoints-to-string(10))')"
+    dbs="$(basex_databases)"
     for db in $dbs; do
-        basex_rest "command=CREATE BACKUP $db" >/dev/null
+        # The server holds the database's lock while it writes the archive: a consistent copy.
+        basex_online "CREATE BACKUP $db" || die "BaseX could not back up database $db"
         zip="$(find "$dbpath" -maxdepth 1 -name "$db-*.zip" -newer "$new" -print | sort | tail -n1)"
         [[ -n "$zip" ]] || die "BaseX made no backup archive for database $db"
         mv "$zip" "$new/"
