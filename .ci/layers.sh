@@ -1,0 +1,31 @@
+# Sourced by .ci/run after the unit layer: the slower layers, each counted.
+
+# 2. cloud-init: every role's rendered document against cloud-init's own schema.
+run_check cloud-init-schema bash scripts/validate-cloud-init.sh
+
+# 3. Delivery: the workflows under actionlint + shellcheck; the policy pack loads and judges.
+run_check workflows bash scripts/lint-workflows.sh
+run_check policy-pack bash policy/check-loads.sh
+
+# 4. The engine from Go modules: only the CLI can be built here (the proxy refuses the Node.js
+#    language host and the providers: tools/engine/README.md). With it, the migration round trip
+#    through a real `pulumi stack import` / `export`.
+note "engine: bash scripts/build-engine.sh"
+t=$(stamp)
+engine_bin=$(bash scripts/build-engine.sh 2>"$out/engine.log" | tail -n 1)
+tail -n 12 "$out/engine.log"
+echo "engine: $(($(stamp) - t)) s"
+if [[ -x "$engine_bin/pulumi" ]]; then
+    export PATH="$engine_bin:$PATH" PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    run_check migration-cli bash tests/migration/check-with-cli.sh
+else
+    failed=$((failed + 1))
+    echo "engine: the pulumi CLI was not built"
+fi
+
+# 5. A real OpenStack from Debian's packages, and the program's resources against its APIs.
+run_check local-openstack bash scripts/local-openstack/up.sh
+run_jest integration npm run test:integration --
+
+# 6. Real VMs under qemu: every role's services, data trials, backups and restore, hardening.
+run_jest vm npm run test:vm --
