@@ -16,6 +16,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 
 const REPO = path.resolve(__dirname, "../..");
 const SCRIPTS = path.join(REPO, "scripts/local-openstack");
@@ -191,13 +192,12 @@ describeEngine("the local stack through the real engine", () => {
 
     it("grows a data volume in place: an update of that volume only", () => {
         const before = dataVolumeSize(GROWN_ROLE);
-        pulumi("config set", [
-            "config",
-            "set",
-            "--path",
-            `ouvroir:roles.${GROWN_ROLE}.dataVolumeGb`,
-            String(before + 1),
-        ]);
+        // Edited in the stack file, as an operator would; the CLI's `config set --path` would
+        // store the number as a string.
+        const stackFile = path.join(work, `Pulumi.${STACK}.yaml`);
+        const doc = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
+        doc.setIn(["config", "ouvroir:roles", GROWN_ROLE, "dataVolumeGb"], before + 1);
+        fs.writeFileSync(stackFile, doc.toString());
         const steps = previewSteps("preview (grow volume)");
         expect(changed(steps)).toEqual([
             `update openstack:blockstorage/volume:Volume::${GROWN_ROLE}-data`,
