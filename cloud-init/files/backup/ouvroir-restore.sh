@@ -17,15 +17,18 @@ load_backup_config
 take_lock
 started=$(date +%s)
 
-# Fail before stopping anything when the snapshot is not there.
-restic snapshots --host "$BACKUP_HOST" "$snapshot" >/dev/null ||
-    die "no snapshot '$snapshot' for host $BACKUP_HOST in $RESTIC_REPOSITORY"
+# Fail before stopping anything when the snapshot is not there (restic lists nothing, exit 0).
+if ! restic snapshots --json --host "$BACKUP_HOST" "$snapshot" 2>/dev/null | grep -q '"id"'; then
+    die "no snapshot '$snapshot' for host $BACKUP_HOST in $RESTIC_REPOSITORY (see: ouvroir-backup snapshots)"
+fi
 
 mapfile -t units < <(active_units)
 if [[ ${#units[@]} -gt 0 ]]; then
     log "stopping ${units[*]}"
     systemctl stop "${units[@]}"
 fi
+# A failed restore leaves the services stopped: half-restored data must not be served or written.
+trap 'log "restore FAILED: ${units[*]:-no service} left stopped; fix the cause and run ouvroir-restore again"' ERR
 
 log "restoring snapshot $snapshot of $BACKUP_HOST into $BACKUP_DATA_DIR"
 restic restore "$snapshot" --host "$BACKUP_HOST" --target / --include "$BACKUP_DATA_DIR"
