@@ -6,13 +6,17 @@
  * an EMPTY disk, receives the same day-2 script, runs `ouvroir-restore`, and must have
  * byte-identical files and the same query answers. One VM at a time.
  *
+ * First, in seconds and without a VM: the same fragment and scripts in a private mount namespace
+ * on the host (tmpfs over the paths they write, systemctl stubbed), against the same S3 server:
+ * init guard, wrong-password guard, backup, restore, check, a missing snapshot refused.
+ *
  *   npm run test:vm -- tests/vm/backup.test.ts
  *   OUVROIR_BACKUP_ROLES=app npm run test:vm -- tests/vm/backup.test.ts   (roles: app, xmldb)
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { BackupSettings, BackupSecrets } from "../../components/backup";
+import { BackupSettings, BackupSecrets, renderBackupSetup } from "../../components/backup";
 import { renderDay2Script } from "../../components/day2";
 import { RoleName } from "../../components/roles";
 import { UserDataInput } from "../../components/userData";
@@ -150,7 +154,8 @@ function s3Bytes(hostname: string): number {
 }
 
 beforeAll(() => {
-    base = ensureBaseImage();
+    // The namespace test alone (OUVROIR_BACKUP_ROLES="") needs no image.
+    if (ROLES_UNDER_TEST.length > 0) base = ensureBaseImage();
     publicKey = ensureSshKey(defaultKeyDir()).publicKey;
     fs.mkdirSync(RUN_DIR, { recursive: true });
     ensureBridge();
@@ -182,15 +187,112 @@ afterAll(() => {
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
 });
 
-describe.each(ROLES_UNDER_TEST)(
+/** Paths the fragment and scripts write, hidden under tmpfs in the namespace. */
+const NS_MOUNTS = [
+    "/etc/ouvroir",
+    "/usr/local/sbin",
+    "/usr/local/lib",
+    "/etc/systemd/system",
+    "/srv",
+    "/var/lib/ouvroir",
+    "/var/cache/restic",
+];
+
+describe("fragment and scripts on the host, in a private mount namespace (no VM)", () => {
+    const canRun = process.getuid?.() === 0 && fs.existsSync("/usr/bin/unshare");
+    const run = canRun ? it : it.skip;
+
+    run("init once, refuse another password, back up, restore byte-identical, check", () => {
+        const dir = path.join(RUN_DIR, "ns");
+        fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+        fs.writeFileSync(
+            path.join(dir, "bin", "systemctl"),
+            [
+                "#!/bin/bash",
+                'echo "[systemctl] $*" >&2',
+                'case "$1" in',
+                '    list-units) [[ "$*" == *nginx* ]] && echo "nginx.service loaded active running nginx" ;;',
+                "    cat) exit 1 ;;",
+                "esac",
+                "exit 0",
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const host = "nstest-web-1";
+        fs.writeFileSync(
+            path.join(dir, "frag1.sh"),
+            renderBackupSetup("web", host, settings, secrets),
+        );
+        fs.writeFileSync(
+            path.join(dir, "frag2.sh"),
+            renderBackupSetup("web", host, settings, {
+                ...secrets,
+                resticPassword: "another-password-0123",
+            }),
+        );
+        const tree =
+            "cd /srv/data && find . \\( -path ./lost+found -o -path ./new-after \\) -prune -o -type f -print0 | " +
+            "sort -z | xargs -0 sha256sum | sha256sum";
+        const script = [
+            "set -uo pipefail",
+            ...NS_MOUNTS.map((m) => `mkdir -p ${m} && mount -t tmpfs none ${m}`),
+            `export PATH=${dir}/bin:$PATH`,
+            "mkdir -p /srv/data/www/atlas /srv/data/lost+found",
+            "head -c 3000000 /dev/urandom > /srv/data/www/atlas/big.bin",
+            "echo '<h1>Atlas</h1>' > /srv/data/www/atlas/index.html",
+            `bash -c 'set -euo pipefail; . ${dir}/frag1.sh'; echo "push1=$?"`,
+            `bash -c 'set -euo pipefail; . ${dir}/frag1.sh'; echo "push2=$?"`,
+            `bash -c 'set -euo pipefail; . ${dir}/frag2.sh'; echo "push3=$?"`,
+            `echo "envmode=$(stat -c '%a %U' /etc/ouvroir/backup.env)"`,
+            `echo "envpw=$(grep -c '${secrets.resticPassword}' /etc/ouvroir/backup.env)"`,
+            'ouvroir-backup run; echo "backup=$?"',
+            `echo "before=$(${tree})"`,
+            "rm -rf /srv/data/www; echo new > /srv/data/new-after",
+            'ouvroir-restore; echo "restore=$?"',
+            `echo "after=$(${tree})"`,
+            'echo "kept=$(cat /srv/data/new-after)"',
+            'ouvroir-backup check; echo "check=$?"',
+            'ouvroir-restore deadbeef; echo "missing=$?"',
+            "",
+        ].join("\n");
+        fs.writeFileSync(path.join(dir, "test.sh"), script);
+        const out = execFileSync(
+            "unshare",
+            ["-m", "--propagation", "private", "bash", path.join(dir, "test.sh")],
+            {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+                timeout: 300_000,
+            },
+        );
+        const v = (k: string): string =>
+            new RegExp(`^${k}=(.*)$`, "m").exec(out)?.[1] ?? `(no ${k})`;
+        expect(out.match(/ouvroir backup: repository initialised/g)?.length).toBe(1);
+        expect([v("push1"), v("push2"), v("push3")]).toEqual(["0", "0", "1"]);
+        // The refused push kept the working credentials.
+        expect([v("envmode"), v("envpw")]).toEqual(["600 root", "1"]);
+        expect([v("backup"), v("restore"), v("check"), v("missing")]).toEqual(["0", "0", "0", "1"]);
+        expect(v("after")).toBe(v("before"));
+        expect(v("kept")).toBe("new");
+        figures.push(
+            "host namespace: init once, wrong password refused, backup/restore/check passed",
+        );
+    });
+});
+
+describe.each(ROLES_UNDER_TEST.length > 0 ? ROLES_UNDER_TEST : ["none" as RoleName])(
     "%s: back up, destroy VM and volume, restore on an empty volume",
     (role) => {
-        const data = ROLE_DATA[role];
-        if (!data) throw new Error(`no backup test data for role ${role} (app, xmldb)`);
+        const vmIt = ROLES_UNDER_TEST.length > 0 ? it : it.skip;
+        if (ROLES_UNDER_TEST.length > 0 && !ROLE_DATA[role]) {
+            throw new Error(`no backup test data for role ${role} (app, xmldb)`);
+        }
+        const data = ROLE_DATA[role] ?? (ROLE_DATA.app as RoleData);
         let manifest = "";
         let answers = "";
 
-        it("backs up files and a consistent database dump to the host's S3 server", async () => {
+        vmIt("backs up files and a consistent database dump to the host's S3 server", async () => {
             const { vm, input } = roleVm(
                 { role, workDir: path.join(RUN_DIR, `${role}-a`), keyDir: defaultKeyDir() },
                 publicKey,
@@ -254,46 +356,51 @@ describe.each(ROLES_UNDER_TEST)(
             fs.rmSync(path.join(RUN_DIR, `${role}-a`), { recursive: true, force: true });
         });
 
-        it("restores byte-identical files and the same query answers on a new VM with an empty volume", async () => {
-            expect(manifest).not.toBe("");
-            const dataDisk = {
-                path: path.join(RUN_DIR, `${role}-b`, "data.qcow2"),
-                serial: fakeVolumeSerial(),
-                sizeGb: 8,
-            };
-            expect(fs.existsSync(dataDisk.path)).toBe(false);
-            const { vm, input } = roleVm(
-                {
-                    role,
-                    workDir: path.join(RUN_DIR, `${role}-b`),
-                    keyDir: defaultKeyDir(),
-                    dataDisk,
-                },
-                publicKey,
-            );
-            await withVms([vm], async () => {
-                await vm.start(base);
-                await vm.waitCloudInit(BOOT_TIMEOUT_MS);
-                await waitHealthy(vm, role, 10 * 60_000);
-                // Empty volume: none of the data is there before the restore.
-                expect((await vm.ssh(data.query)).stdout.trim()).not.toBe(answers);
-                const pushed = await pushDay2(vm, input);
-                expect(pushed).not.toMatch(/repository initialised/);
-
-                const t0 = Date.now();
-                const log = await sh(vm, "sudo ouvroir-restore 2>&1", 1_800_000);
-                const restoreS = (Date.now() - t0) / 1000;
-                expect(log).toMatch(/restore of latest finished/);
-                await waitHealthy(vm, role, 5 * 60_000);
-
-                const after = await sh(vm, manifestCommand(data));
-                expect(after).toBe(manifest);
-                expect((await sh(vm, data.query)).trim()).toBe(answers);
-                const files = manifest.split("\n").filter((l) => /^[0-9a-f]{64} /.test(l)).length;
-                figures.push(
-                    `${role}: restore ${restoreS.toFixed(1)} s, ${files} files byte-identical, queries identical`,
+        vmIt(
+            "restores byte-identical files and the same query answers on a new VM with an empty volume",
+            async () => {
+                expect(manifest).not.toBe("");
+                const dataDisk = {
+                    path: path.join(RUN_DIR, `${role}-b`, "data.qcow2"),
+                    serial: fakeVolumeSerial(),
+                    sizeGb: 8,
+                };
+                expect(fs.existsSync(dataDisk.path)).toBe(false);
+                const { vm, input } = roleVm(
+                    {
+                        role,
+                        workDir: path.join(RUN_DIR, `${role}-b`),
+                        keyDir: defaultKeyDir(),
+                        dataDisk,
+                    },
+                    publicKey,
                 );
-            });
-        });
+                await withVms([vm], async () => {
+                    await vm.start(base);
+                    await vm.waitCloudInit(BOOT_TIMEOUT_MS);
+                    await waitHealthy(vm, role, 10 * 60_000);
+                    // Empty volume: none of the data is there before the restore.
+                    expect((await vm.ssh(data.query)).stdout.trim()).not.toBe(answers);
+                    const pushed = await pushDay2(vm, input);
+                    expect(pushed).not.toMatch(/repository initialised/);
+
+                    const t0 = Date.now();
+                    const log = await sh(vm, "sudo ouvroir-restore 2>&1", 1_800_000);
+                    const restoreS = (Date.now() - t0) / 1000;
+                    expect(log).toMatch(/restore of latest finished/);
+                    await waitHealthy(vm, role, 5 * 60_000);
+
+                    const after = await sh(vm, manifestCommand(data));
+                    expect(after).toBe(manifest);
+                    expect((await sh(vm, data.query)).trim()).toBe(answers);
+                    const files = manifest
+                        .split("\n")
+                        .filter((l) => /^[0-9a-f]{64} /.test(l)).length;
+                    figures.push(
+                        `${role}: restore ${restoreS.toFixed(1)} s, ${files} files byte-identical, queries identical`,
+                    );
+                });
+            },
+        );
     },
 );
