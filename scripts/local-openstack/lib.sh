@@ -44,6 +44,11 @@ LOS_SERVICES=(
     cinder-volume
 )
 
+declare -A LOS_PORTS=(
+    [keystone]=5000 [glance-api]=9292 [placement-api]=8778 [neutron-api]=9696
+    [nova-api]=8774 [cinder-api]=8776
+)
+
 los_log() { printf '[local-openstack %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 los_die() {
     los_log "ERROR: $*" >&2

@@ -181,9 +181,9 @@ def wait_for_services(conn):
             s["binary"] == "cinder-volume" and s["state"] == "up" for s in body["services"]
         )
 
-    retry("neutron agents", agents_alive, timeout=180)
-    retry("nova-compute", compute_up, timeout=180)
-    retry("cinder-volume", volume_up, timeout=180)
+    retry("neutron agents", agents_alive, timeout=300)
+    retry("nova-compute", compute_up, timeout=300)
+    retry("cinder-volume", volume_up, timeout=300)
     retry("glance", lambda: list(conn.image.images()) is not None)
 
 

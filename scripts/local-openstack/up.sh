@@ -346,8 +346,15 @@ start_svc() {
             --config-file=/etc/nova/nova.conf --log-file=/var/log/nova/nova-compute.log
         ;;
     *)
-        # An old process that is still exiting (pidfile removed, port still held) makes
-        # uwsgi fail to bind: wait for it.
+        # An old process that is still exiting (pidfile removed, port still held) would make
+        # the new one fail to bind: wait for the port to be free.
+        local port="${LOS_PORTS[$svc]:-}" i
+        if [[ -n "$port" ]]; then
+            for ((i = 0; i < 60; i++)); do
+                (exec 3<>"/dev/tcp/$H/$port") 2>/dev/null || break
+                sleep 0.5
+            done
+        fi
         "/etc/init.d/$svc" start >>"$LOS_LOG/init.log" 2>&1 ||
             los_die "/etc/init.d/$svc start failed (see $LOS_LOG/init.log)"
         ;;
@@ -357,7 +364,7 @@ start_svc() {
 start_svc mariadb
 for _ in $(seq 60); do mysqladmin status >/dev/null 2>&1 && break || sleep 0.5; done
 start_svc rabbitmq-server
-los_wait_port 5672 rabbitmq 120
+los_wait_port 5672 rabbitmq 300
 
 if [[ ! -e "$LOS_STATE/databases" ]]; then
     sql=""
@@ -408,21 +415,21 @@ if [[ ! -e "$LOS_STATE/schemas" ]]; then
     touch "$LOS_STATE/schemas"
 fi
 
-los_wait_port 5000 keystone 120
+los_wait_port 5000 keystone 300
 /usr/bin/python3 "$LOS_DIR/provision.py" services --secret-file "$LOS_SECRET_FILE" --clouds "$LOS_CLOUDS" \
     --cloud "$LOS_CLOUD"
 
 for svc in glance-api placement-api neutron-api neutron-rpc-server; do start_svc "$svc"; done
-los_wait_port 9696 neutron-api 120
+los_wait_port 9696 neutron-api 300
 for svc in neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent nova-api \
     nova-conductor nova-scheduler ouvroir-nova-compute cinder-api cinder-scheduler \
     cinder-volume; do
     start_svc "$svc"
 done
-los_wait_port 9292 glance-api 120
-los_wait_port 8778 placement-api 120
-los_wait_port 8774 nova-api 120
-los_wait_port 8776 cinder-api 120
+los_wait_port 9292 glance-api 300
+los_wait_port 8778 placement-api 300
+los_wait_port 8774 nova-api 300
+los_wait_port 8776 cinder-api 300
 
 # The compute host must be mapped to cell1 before anything can be scheduled on it.
 for i in $(seq 90); do
