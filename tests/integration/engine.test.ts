@@ -109,6 +109,14 @@ describeEngine("the local stack through the real engine", () => {
             .sort();
     }
 
+    /** Edits the work copy's stack file as an operator would (typed values, comments kept). */
+    function setStackValue(keyPath: (string | number)[], value: unknown): void {
+        const stackFile = path.join(work, `Pulumi.${STACK}.yaml`);
+        const doc = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
+        doc.setIn(["config", ...keyPath], value);
+        fs.writeFileSync(stackFile, doc.toString());
+    }
+
     function dataVolumeSize(role: string): number {
         const inv = execFileSync(
             PYTHON,
@@ -194,10 +202,7 @@ describeEngine("the local stack through the real engine", () => {
         const before = dataVolumeSize(GROWN_ROLE);
         // Edited in the stack file, as an operator would; the CLI's `config set --path` would
         // store the number as a string.
-        const stackFile = path.join(work, `Pulumi.${STACK}.yaml`);
-        const doc = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
-        doc.setIn(["config", "ouvroir:roles", GROWN_ROLE, "dataVolumeGb"], before + 1);
-        fs.writeFileSync(stackFile, doc.toString());
+        setStackValue(["ouvroir:roles", GROWN_ROLE, "dataVolumeGb"], before + 1);
         const steps = previewSteps("preview (grow volume)");
         expect(changed(steps)).toEqual([
             `update openstack:blockstorage/volume:Volume::${GROWN_ROLE}-data`,
@@ -205,6 +210,42 @@ describeEngine("the local stack through the real engine", () => {
         expect(steps.filter((s) => /replace/.test(s.op))).toEqual([]);
         pulumi("up (grow volume)", ["up", "--yes", "--skip-preview", "--non-interactive"]);
         expect(dataVolumeSize(GROWN_ROLE)).toBe(before + 1);
+    });
+
+    it("changes no instance when the site list changes", () => {
+        setStackValue(
+            ["ouvroir:sites"],
+            [
+                {
+                    name: "local",
+                    domains: ["local.ouvroir.test", "www.local.ouvroir.test"],
+                    kind: "static",
+                },
+            ],
+        );
+        const steps = previewSteps("preview (sites changed)");
+        expect(
+            changed(steps).filter((s) => s.includes("openstack:compute/instance:Instance")),
+        ).toEqual([]);
+        // Back to the repo's list, so the later no-change checks compare like with like.
+        const original = YAML.parse(
+            fs.readFileSync(path.join(REPO, `Pulumi.${STACK}.yaml`), "utf8"),
+        ) as { config: Record<string, unknown> };
+        setStackValue(["ouvroir:sites"], original.config["ouvroir:sites"]);
+    });
+
+    it("refuses to shrink a data volume, naming the key", () => {
+        const size = dataVolumeSize(GROWN_ROLE);
+        setStackValue(["ouvroir:roles", GROWN_ROLE, "dataVolumeGb"], size - 1);
+        const r = spawnSync(
+            path.join(engine.bin, "pulumi"),
+            ["preview", "--non-interactive", "--stack", STACK],
+            { cwd: work, env, encoding: "utf8", maxBuffer: 64 << 20 },
+        );
+        expect(r.status).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toContain(`ouvroir:roles.${GROWN_ROLE}.dataVolumeGb`);
+        expect(`${r.stdout}${r.stderr}`).toContain("Cinder cannot shrink");
+        setStackValue(["ouvroir:roles", GROWN_ROLE, "dataVolumeGb"], size);
     });
 
     it("round-trips stack export -> import", () => {
