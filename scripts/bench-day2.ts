@@ -33,10 +33,15 @@ const execFileP = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Private IPs of these trials, apart from the harness's per-role ones (scripts/vm/qemu.ts):
- * another helper's web server may be on the bridge at the same time as ours.
+ * Private IPs of these trials, apart from the harness's per-role ones (scripts/vm/qemu.ts) and
+ * from one run to another (by pid): another run's web server may be on the bridge at the same time.
  */
-export const TRIAL_IPS = { trials: "10.209.0.30", hardening: "10.209.0.31", bench: "10.209.0.32" };
+const lane = process.pid % 20;
+export const TRIAL_IPS = {
+    trials: `10.209.0.${100 + lane}`,
+    hardening: `10.209.0.${130 + lane}`,
+    bench: `10.209.0.${160 + lane}`,
+};
 
 /** Guest memory as roleVm.ts gives it: the Java roles need their 3 GB flavor's worth. */
 const MEMORY_MIB: Record<RoleName, number> = {
@@ -49,7 +54,13 @@ const MEMORY_MIB: Record<RoleName, number> = {
 
 export const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
 
-/** The web server's sites after a day-2 change: one static site added, one proxy site removed. */
+/**
+ * The web server's sites in these trials: the harness's, without the PHP site (php-gd pulls a
+ * hundred image libraries: minutes of a TCG boot that no trial here needs).
+ */
+export const TRIAL_SITES: readonly Site[] = TEST_SITES.filter((s) => s.kind !== "php");
+
+/** The sites after a day-2 change: one static site added, one proxy site removed. */
 export const NEW_SITE: Site = {
     name: "newsite",
     domains: [`new.${PUBLIC_HOSTNAME}`],
@@ -57,7 +68,7 @@ export const NEW_SITE: Site = {
 };
 export const REMOVED_SITE = "nodeapp";
 export const CHANGED_SITES: readonly Site[] = [
-    ...TEST_SITES.filter((s) => s.name !== REMOVED_SITE),
+    ...TRIAL_SITES.filter((s) => s.name !== REMOVED_SITE),
     NEW_SITE,
 ];
 
@@ -84,7 +95,7 @@ export function trialVm(o: TrialVmOptions): { vm: Vm; input: UserDataInput } {
     const input = harnessInput(o.role, {
         sshPublicKey: publicKey,
         dataVolumeSerial: dataDisk.serial,
-        ...(o.sites ? { sites: o.sites } : {}),
+        sites: o.sites ?? (o.role === "web" ? TRIAL_SITES : TEST_SITES),
     });
     const vm = makeVm(
         {

@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RoleName, ROLE_NAMES, ROLES } from "../../components/roles";
+import { TEST_SITES } from "../../scripts/vm/inputs";
 import { BaseImage, ensureBaseImage, Vm, VM_CACHE } from "../../scripts/vm/qemu";
 import { BOOT_TIMEOUT_MS, bootHealthy, guest, TRIAL_IPS, trialVm } from "../../scripts/bench-day2";
 
@@ -73,6 +74,8 @@ describe.each(ROLES_UNDER_TEST)("%s guest", (role) => {
             name: `harden-${role}`,
             privateIp: TRIAL_IPS.hardening,
             workDir: path.join(RUN_DIR, role),
+            // The whole web server, PHP included: Lynis audits what production runs.
+            sites: TEST_SITES,
         }).vm;
         try {
             await bootHealthy(vm, base, role);
@@ -94,7 +97,7 @@ describe.each(ROLES_UNDER_TEST)("%s guest", (role) => {
         const v = booted();
         await guest(
             v,
-            "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lynis >/dev/null",
+            "sudo DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends lynis >/dev/null",
             600_000,
         );
         // --quick: no pauses; the report file is the machine-readable result.

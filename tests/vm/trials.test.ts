@@ -201,7 +201,6 @@ describe("data trials on the web server's volume", () => {
             expect(await bootId(w)).not.toBe(before);
             const services = [
                 "nginx",
-                "php8.2-fpm",
                 "fail2ban",
                 "nftables",
                 "ssh",
@@ -232,7 +231,7 @@ describe("data trials on the web server's volume", () => {
     it("a killed service is restarted by systemd", async () => {
         await trial(async (v) => {
             // ssh: only the listener (our own session lives in its own scope, but be safe).
-            const services = ["nginx", "php8.2-fpm", "fail2ban", "ssh", "chrony"];
+            const services = ["nginx", "fail2ban", "ssh", "chrony"];
             const result: Record<string, string> = {};
             for (const s of services) {
                 const pid = (await guest(v, `systemctl show -p MainPID --value ${s}`)).trim();
@@ -269,9 +268,6 @@ describe("data trials on the web server's volume", () => {
             const removed = `node.${PUBLIC_HOSTNAME}`;
             const added = NEW_SITE.domains[0]!;
             expect(
-                await guest(v, "sudo nginx -T 2>/dev/null | grep -c 'server_name' || true"),
-            ).not.toBe("0");
-            expect(
                 await guest(v, `sudo nginx -T 2>/dev/null | grep -F ${removed} || true`),
             ).toMatch(removed);
             const master = (await guest(v, "systemctl show -p MainPID --value nginx")).trim();
@@ -280,7 +276,7 @@ describe("data trials on the web server's volume", () => {
             const t0 = Date.now();
             const out = await pushDay2(v, { ...input, sites: CHANGED_SITES });
             expect(out).toMatch(/ouvroir day-2: web applied/);
-            await waitForVhost(IP, added, defaultPage(added), 120_000);
+            await waitForVhost(IP, added, defaultPage(added), 300_000);
             const seconds = (Date.now() - t0) / 1000;
 
             // The removed site: no vhost left; its name now falls to the default vhost.
@@ -298,7 +294,7 @@ describe("data trials on the web server's volume", () => {
 
             // Idempotent: the same push again changes no file.
             const conf =
-                "sudo sha256sum /etc/nginx/sites-available/* /etc/ouvroir/sites; ls -l /etc/nginx/sites-enabled";
+                "sudo sha256sum /etc/nginx/sites-available/* /etc/ouvroir/sites; ls /etc/nginx/sites-enabled";
             const state = await guest(v, conf);
             await pushDay2(v, { ...input, sites: CHANGED_SITES });
             expect(await guest(v, conf)).toBe(state);
