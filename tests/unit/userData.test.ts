@@ -98,8 +98,9 @@ describe("renderUserData invariants", () => {
             expect(mounts[0]?.[0]).toBe(`LABEL=${label}`);
             expect(mounts[0]?.[1]).toBe(ROLES[role].dataMountPoint);
             expect(mounts[0]?.[3]?.split(",")).toContain("nofail");
-            expect(file(doc, "/etc/udev/rules.d/90-ouvroir-grow-data.rules").content).toContain(
-                'ACTION=="change"',
+            // Only the kernel's resize event: udev's own "change" after resize2fs would loop.
+            expect(file(doc, "/etc/udev/rules.d/90-ouvroir-grow-data.rules").content).toMatch(
+                /ACTION=="change".*ENV\{RESIZE\}=="1"/,
             );
             expect(doc["runcmd"]).toContainEqual([
                 "systemctl",
