@@ -157,7 +157,7 @@ describe.each(ROLES_UNDER_TEST)("%s guest", (role) => {
             v,
             "systemctl is-enabled unattended-upgrades apt-daily-upgrade.timer; " +
                 "systemctl is-active apt-daily-upgrade.timer; " +
-                "apt-config dump APT::Periodic::Unattended-Upgrade APT::Periodic::Update-Package-Lists",
+                "apt-config dump | grep -E '^APT::Periodic::(Unattended-Upgrade|Update-Package-Lists) '",
         );
         expect(out).toMatch(/^enabled\nenabled\nactive\n/);
         expect(out).toMatch(/APT::Periodic::Unattended-Upgrade "1";/);
