@@ -8,7 +8,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${OUVROIR_VM_CACHE:-/var/cache/ouvroir/vm}"
-key="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+# The host's own CAs (a TLS-inspecting egress proxy, as on these machines) are the guests' too:
+# guests reach the same Maven Central through it. They are part of the key.
+host_cas=(/usr/local/share/ca-certificates/*.crt)
+[[ -e "${host_cas[0]}" ]] || host_cas=()
+key="$(cat "${BASH_SOURCE[0]}" "${host_cas[@]}" | sha256sum | cut -c1-12)"
 out="$cache/base-$key"
 
 [[ $EUID -eq 0 ]] || { echo "build-image: run as root (debootstrap, chroot)" >&2; exit 1; }
@@ -37,7 +41,13 @@ security="$(grep -E '/debian-security$' <<<"$uris" | head -n1 || true)"
 security="${security:-${mirror}-security}"
 
 work="$(mktemp -d "$cache/build.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+    for m in dev/pts dev sys proc; do
+        mountpoint -q "$work/root/$m" 2>/dev/null && umount -l "$work/root/$m"
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
 root="$work/root"
 echo "build-image: debootstrap from $mirror into $root" >&2
 
@@ -75,21 +85,38 @@ EOF
 echo debian >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 echo 'LABEL=rootfs / ext4 defaults,errors=remount-ro 0 1' >"$root/etc/fstab"
-# A fresh machine-id per boot (systemd creates it when the file is empty).
-: >"$root/etc/machine-id"
-rm -f "$root/var/lib/dbus/machine-id"
 # cloud-init's locale module fails on minbase (Debian's locale-gen ignores its argument).
 echo 'en_US.UTF-8 UTF-8' >"$root/etc/locale.gen"
 chroot "$root" locale-gen >/dev/null
 echo 'LANG=en_US.UTF-8' >"$root/etc/default/locale"
-# Host keys are made per instance by cloud-init; a shared key in a base image is a defect.
-rm -f "$root"/etc/ssh/ssh_host_*
 # Networking comes from cloud-init's network config (NoCloud seed), as on the cloud.
 cat >"$root/etc/network/interfaces" <<'EOF'
 source /etc/network/interfaces.d/*
 auto lo
 iface lo inet loopback
 EOF
+if ((${#host_cas[@]})); then
+    cp "${host_cas[@]}" "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null
+fi
+# Up to date with -updates and -security, like the cloud's monthly images: otherwise every
+# guest upgrades the same packages again (ca-certificates alone costs minutes under TCG).
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 0755 "$root/usr/sbin/policy-rc.d"
+chroot "$root" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive nice -n 10 chroot "$root" apt-get -y -qq \
+    -o Dpkg::Options::=--force-confold --no-install-recommends dist-upgrade >&2
+rm -f "$root/usr/sbin/policy-rc.d"
+umount "$root/dev/pts" "$root/dev" "$root/sys" "$root/proc"
+# A fresh machine-id per boot (systemd creates it when the file is empty).
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+# Host keys are made per instance by cloud-init; a shared key in a base image is a defect.
+rm -f "$root"/etc/ssh/ssh_host_*
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/tmp/*
 
