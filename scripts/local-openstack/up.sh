@@ -5,10 +5,10 @@
 # and writes the `ouvroir-local` entry of /etc/openstack/clouds.yaml.
 #
 # Idempotent: a running cloud returns in seconds; after a machine restart the services are
-# started again; a fresh machine gets install + configure + start (~4-5 min).
+# started again (~3.5 min); a bare machine gets install + configure + start (~8 min).
 # Needs root and network-admin rights (veth pairs, namespaces). Nothing leaves the machine:
 # APIs on 127.0.0.1, the external network on a documentation range behind a veth pair.
-# Usage: up.sh [--quiet]
+# Usage: up.sh   (its last line is OS_CLOUD=ouvroir-local)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -400,6 +400,7 @@ start_svc keystone
 # Schema migrations of the other services run while Keystone starts (one at a time: 2 cores).
 if [[ ! -e "$LOS_STATE/schemas" ]]; then
     los_log "database schemas..."
+    trap 'los_die "a schema migration failed: see $LOS_LOG/*-db.log"' ERR
     as glance glance-manage db_sync >"$LOS_LOG/glance-db.log" 2>&1
     as placement placement-manage db sync >"$LOS_LOG/placement-db.log" 2>&1
     as nova nova-manage api_db sync >"$LOS_LOG/nova-db.log" 2>&1
@@ -412,6 +413,7 @@ if [[ ! -e "$LOS_STATE/schemas" ]]; then
         --config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade head \
         >"$LOS_LOG/neutron-db.log" 2>&1
     as cinder cinder-manage db sync >"$LOS_LOG/cinder-db.log" 2>&1
+    trap - ERR
     touch "$LOS_STATE/schemas"
 fi
 
