@@ -25,7 +25,12 @@ const execFileP = promisify(execFile);
 
 /** Boot time varies ±25 % under TCG and with the machine's load: generous, but bounded. */
 const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
-jest.setTimeout(BOOT_TIMEOUT_MS + 10 * 60_000);
+/**
+ * Jest's own timeout only backs up ours: a hook may wait up to an hour for a VM slot held by
+ * someone else on the machine, then BOOT_TIMEOUT_MS for cloud-init.
+ */
+const SLOT_WAIT_MS = 60 * 60_000;
+jest.setTimeout(SLOT_WAIT_MS + BOOT_TIMEOUT_MS + 15 * 60_000);
 
 const RUN_DIR = path.join(VM_CACHE, "runs", `test-${process.pid}`);
 const WEB = PRIVATE_IPS.web;
@@ -42,7 +47,7 @@ async function boot(role: RoleName): Promise<void> {
     );
     vms[role] = vm;
     try {
-        await vm.start(base);
+        await vm.start(base, SLOT_WAIT_MS);
         const cloudInit = await vm.waitCloudInit(BOOT_TIMEOUT_MS);
         const healthy = await waitHealthy(vm, role, 5 * 60_000);
         figures[role] = { cloudInit, healthy };
@@ -60,7 +65,7 @@ function vmOf(role: RoleName): Vm {
     const err = bootErrors[role];
     if (err) throw err;
     const vm = vms[role];
-    if (!vm) throw new Error(`${role}: not booted`);
+    if (!vm || !figures[role]) throw new Error(`${role}: not booted`);
     return vm;
 }
 
