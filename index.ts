@@ -135,13 +135,7 @@ async function main(): Promise<Record<string, unknown>> {
                 ),
             ),
         // Where this stack's off-site backups go (no secret in it): for runbooks and migration.
-        backups: cfg.backup
-            ? {
-                  endpoint: cfg.backup.endpoint,
-                  bucket: cfg.backup.bucket,
-                  onCalendar: cfg.backup.onCalendar,
-              }
-            : null,
+        backups: cfg.backup ? { endpoint: cfg.backup.endpoint, bucket: cfg.backup.bucket } : null,
         quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
         dataVolumeSizes: Object.fromEntries(
             deployed

@@ -9,6 +9,8 @@ const common = {
 };
 
 module.exports = {
+    // Jest uses cores - 1 workers by default: one on these 2-core machines.
+    maxWorkers: 2,
     projects: [
         {
             ...common,
