@@ -160,6 +160,10 @@ beforeAll(() => {
     fs.mkdirSync(RUN_DIR, { recursive: true });
     ensureBridge();
     const out = execFileSync("bash", [S3_SCRIPT, "start"], { env: s3Env, encoding: "utf8" });
+    // Ctrl-C or a timeout ends the process without afterAll: the server must not outlive it.
+    process.on("exit", () => {
+        execFileSync("bash", [S3_SCRIPT, "stop"], { env: s3Env, stdio: "ignore" });
+    });
     const kv = Object.fromEntries(
         out
             .trim()
