@@ -341,7 +341,8 @@ describe("data trials on the web server's volume", () => {
             expect(mkfs).toEqual([]);
             expect(n).toBe(FILES.length);
             expect(`${old.status} ${old.body.trim()}`).toBe(`200 ${TOKEN}`);
-            expect(`${site.status} ${site.body}`).toMatch(`200 ${defaultPage(added)}`);
+            expect(site.status).toBe(200);
+            expect(site.body).toContain(defaultPage(added));
             expect(await fsBytes(v)).toBeGreaterThan(11 * 2 ** 30);
         });
     });
