@@ -24,7 +24,7 @@ const ROLES_UNDER_TEST = (
 const figures: string[] = [];
 let base: BaseImage;
 
-/** Declared TCP ports of a role, as numbers (ranges expanded); the app's SQL port follows its engine. */
+/** Declared TCP ports of a role, as numbers (ranges expanded); the harness runs MariaDB (3306). */
 function declaredPorts(role: RoleName): Set<number> {
     const ports = new Set<number>();
     for (const rule of ROLES[role].ports) {
