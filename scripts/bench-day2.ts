@@ -114,6 +114,20 @@ export function trialVm(o: TrialVmOptions): { vm: Vm; input: UserDataInput } {
     return { vm, input };
 }
 
+/** qemu processes on the machine, as `pgrep -c qemu-system` counts them (no procps needed). */
+function qemuCount(): number {
+    let n = 0;
+    for (const pid of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(pid)) continue;
+        try {
+            if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("qemu-system")) n++;
+        } catch {
+            // The process ended while we looked.
+        }
+    }
+    return n;
+}
+
 /**
  * Waits until fewer than `max` qemu processes run on the machine (other sessions boot VMs
  * outside the harness's slot lock too), then a little more so two waiters do not both start.
@@ -121,10 +135,7 @@ export function trialVm(o: TrialVmOptions): { vm: Vm; input: UserDataInput } {
 export async function waitForQemuRoom(max = 2, timeoutMs = 60 * 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let said = false; ; said = true) {
-        const r = await execFileP("pgrep", ["-c", "qemu-system"]).catch(
-            (e: { stdout?: string }) => ({ stdout: e.stdout ?? "0" }),
-        );
-        if (Number(r.stdout.trim()) < max) return;
+        if (qemuCount() < max) return;
         if (Date.now() > deadline)
             throw new Error(`still ${max} qemu VMs after ${timeoutMs / 1000} s`);
         if (!said) process.stderr.write(`waiting: ${max} qemu VMs already run on this machine\n`);
