@@ -397,23 +397,33 @@ if [[ ! -e "$LOS_STATE/keystone" ]]; then
 fi
 start_svc keystone
 
-# Schema migrations of the other services run while Keystone starts (one at a time: 2 cores).
-if [[ ! -e "$LOS_STATE/schemas" ]]; then
-    los_log "database schemas..."
-    trap 'los_die "a schema migration failed: see $LOS_LOG/*-db.log"' ERR
+# Schema migrations of the other services run while Keystone starts: Nova's (the longest) beside
+# the others, which run one after the other.
+nova_schemas() {
+    as nova nova-manage api_db sync
+    as nova nova-manage cell_v2 list_cells 2>/dev/null | grep -q ' cell0 ' ||
+        as nova nova-manage cell_v2 map_cell0
+    as nova nova-manage cell_v2 list_cells 2>/dev/null | grep -q ' cell1 ' ||
+        as nova nova-manage cell_v2 create_cell --name=cell1
+    as nova nova-manage db sync
+}
+other_schemas() {
     as glance glance-manage db_sync >"$LOS_LOG/glance-db.log" 2>&1
     as placement placement-manage db sync >"$LOS_LOG/placement-db.log" 2>&1
-    as nova nova-manage api_db sync >"$LOS_LOG/nova-db.log" 2>&1
-    as nova nova-manage cell_v2 list_cells 2>/dev/null | grep -q ' cell0 ' ||
-        as nova nova-manage cell_v2 map_cell0 >>"$LOS_LOG/nova-db.log" 2>&1
-    as nova nova-manage cell_v2 list_cells 2>/dev/null | grep -q ' cell1 ' ||
-        as nova nova-manage cell_v2 create_cell --name=cell1 >>"$LOS_LOG/nova-db.log" 2>&1
-    as nova nova-manage db sync >>"$LOS_LOG/nova-db.log" 2>&1
     as neutron neutron-db-manage --config-file /etc/neutron/neutron.conf \
         --config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade head \
         >"$LOS_LOG/neutron-db.log" 2>&1
     as cinder cinder-manage db sync >"$LOS_LOG/cinder-db.log" 2>&1
-    trap - ERR
+}
+if [[ ! -e "$LOS_STATE/schemas" ]]; then
+    los_log "database schemas..."
+    # Background jobs keep errexit (a subshell on the left of || would not).
+    nova_schemas >"$LOS_LOG/nova-db.log" 2>&1 &
+    nova_pid=$!
+    other_schemas &
+    other_pid=$!
+    wait "$other_pid" || los_die "a schema migration failed: see $LOS_LOG/*-db.log"
+    wait "$nova_pid" || los_die "nova's schema migration failed: see $LOS_LOG/nova-db.log"
     touch "$LOS_STATE/schemas"
 fi
 
