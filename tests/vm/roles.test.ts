@@ -132,7 +132,7 @@ async function expectDataOnVolume(vm: Vm, dataDir: string): Promise<void> {
     const serial = vm.spec.dataDisk?.serial ?? "";
     const out = await sh(
         vm,
-        `findmnt -no SOURCE,FSTYPE,OPTIONS --target ${dataDir}; ` +
+        `sudo findmnt -no SOURCE,FSTYPE,OPTIONS --target ${dataDir}; ` +
             `readlink -f /dev/disk/by-id/virtio-${serial}`,
     );
     const [mount, device] = out.trim().split("\n");
