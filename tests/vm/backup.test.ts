@@ -103,7 +103,7 @@ const ROLE_DATA: Partial<Record<RoleName, RoleData>> = {
     app: {
         seed: [
             FILES_SEED("/srv/data/apps/testdata"),
-            `sudo mariadb -e "CREATE DATABASE ouvroir_test CHARACTER SET utf8mb4; ` +
+            `sudo mariadb -e "CREATE DATABASE ouvroir_test CHARACTER SET utf8mb4; USE ouvroir_test; ` +
                 `CREATE TABLE ouvroir_test.items (id INT PRIMARY KEY, title VARCHAR(200), body MEDIUMBLOB); ` +
                 `INSERT INTO ouvroir_test.items SELECT seq, CONCAT('Œuvre n°', seq), REPEAT(SHA2(seq, 256), 40) FROM seq_1_to_5000; ` +
                 `CREATE USER 'lab'@'10.209.0.%' IDENTIFIED BY 'lab-pw'; GRANT SELECT ON ouvroir_test.* TO 'lab'@'10.209.0.%';"`,
