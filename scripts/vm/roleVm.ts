@@ -79,7 +79,10 @@ export const HEALTH: Record<RoleName, string> = {
     xmldb: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/rest | grep -qE '^(200|401)$'",
     iiif: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8182/ | grep -qE '^[234]'",
     app: "systemctl is-active --quiet mariadb 2>/dev/null || systemctl is-active --quiet postgresql",
-    sandbox: "systemctl is-active --quiet docker 2>/dev/null || command -v dockerd-rootless.sh",
+    // Every researcher's rootless Docker answers on its socket (no root daemon by design).
+    sandbox:
+        "for u in $(cut -d' ' -f1 /etc/ouvroir/researchers); do " +
+        'sudo test -S "/run/user/$(id -u "$u")/docker.sock" || exit 1; done',
 };
 
 /** Polls the role's health check until it passes; returns seconds since the VM started. */
