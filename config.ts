@@ -991,6 +991,16 @@ export function readStackFile(dir: string, stack: string): RawConfig {
     return raw;
 }
 
+/**
+ * A stack file read for its size only (quota): its secrets are that stack's business and live
+ * encrypted in the file or nowhere yet, so they count as set.
+ */
+export function readStackFileForQuota(dir: string, stack: string): RawConfig {
+    const raw = readStackFile(dir, stack);
+    for (const k of SECRET_KEYS) raw[k] ??= "(not checked)";
+    return raw;
+}
+
 export interface LoadedConfig {
     readonly config: StackConfig;
     /** Secret config values, still secret (Outputs); absent when not set. */
@@ -1016,10 +1026,7 @@ export function checkStack(stack: string, raw: RawConfig, projectDir: string): L
         if (other === stack) continue;
         let otherCfg: StackConfig;
         try {
-            // Only its size matters here; its secrets are that stack's business.
-            const otherRaw = readStackFile(projectDir, other);
-            for (const k of SECRET_KEYS) otherRaw[k] ??= "(not checked)";
-            otherCfg = parseStackConfig(other, otherRaw);
+            otherCfg = parseStackConfig(other, readStackFileForQuota(projectDir, other));
         } catch (e) {
             const why = e instanceof ConfigError ? e.problems.join("; ") : String(e);
             throw new ConfigError(stack, [

@@ -11,7 +11,7 @@ import {
     parseStackConfig,
     quotaProblems,
     quotaUsage,
-    readStackFile,
+    readStackFileForQuota,
 } from "../config";
 
 const dir = process.cwd();
@@ -22,7 +22,7 @@ const stacks =
         : ["dev", "prod"].filter((s) => fs.existsSync(`${dir}/Pulumi.${s}.yaml`));
 
 try {
-    const configs = stacks.map((s) => parseStackConfig(s, readStackFile(dir, s)));
+    const configs = stacks.map((s) => parseStackConfig(s, readStackFileForQuota(dir, s)));
     const columns = configs.map((c) => ({ name: c.stack, usage: quotaUsage(c) }));
     const total = columns.map((c) => c.usage).reduce(addUsage);
     const allocation = configs[0]?.allocation;
