@@ -64,6 +64,7 @@ async function main(): Promise<Record<string, unknown>> {
                 externalNetworkName: network.externalNetworkName,
             },
             adminCidrs: cfg.adminCidrs,
+            sqlEngine: cfg.sqlEngine,
             dataVolume: ROLES[role].stateful
                 ? {
                       sizeGb: rc.dataVolumeGb,

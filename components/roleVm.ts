@@ -6,7 +6,7 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { instanceName, roleResourceName, volumeSerial } from "./naming";
-import { PortRule, RoleSpec } from "./roles";
+import { PortRule, RoleSpec, SQL_PORTS, rolePorts } from "./roles";
 import { UserDataInput, renderUserData } from "./userData";
 
 /** What a role's user data needs besides what the component knows (role, host name, volume). */
@@ -33,6 +33,8 @@ export interface RoleVmArgs {
     };
     /** Sources of `admin` rules (SSH to the bastion). */
     readonly adminCidrs: readonly string[];
+    /** The app role's SQL engine decides the port its `sql` rule opens. Default: mariadb. */
+    readonly sqlEngine?: keyof typeof SQL_PORTS;
     /** Stateful roles: the data volume. Required exactly when the role is stateful. */
     readonly dataVolume?: {
         readonly sizeGb: number;
@@ -177,7 +179,7 @@ export class RoleVm extends pulumi.ComponentResource {
             parent,
         );
         for (const { suffix, rule, ethertype, source } of expandRules(
-            spec.ports,
+            rolePorts(spec, args.sqlEngine ?? "mariadb"),
             args.adminCidrs,
         )) {
             new openstack.networking.SecGroupRule(

@@ -139,3 +139,11 @@ export const ROLES: Readonly<Record<RoleName, RoleSpec>> = {
 export function isRoleName(value: string): value is RoleName {
     return (ROLE_NAMES as readonly string[]).includes(value);
 }
+
+/** The SQL server's port per engine: the app role's `sql` rule opens this one. */
+export const SQL_PORTS = { mariadb: 3306, postgresql: 5432 } as const;
+
+/** A role's ports for the chosen SQL engine (only the app role's `sql` rule depends on it). */
+export function rolePorts(spec: RoleSpec, sqlEngine: keyof typeof SQL_PORTS): readonly PortRule[] {
+    return spec.ports.map((p) => (p.name === "sql" ? { ...p, port: SQL_PORTS[sqlEngine] } : p));
+}

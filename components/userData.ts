@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROLES, RoleName } from "./roles";
+import { ROLES, RoleName, SQL_PORTS } from "./roles";
 
 export type SiteKind = "static" | "proxy" | "php";
 
@@ -92,7 +92,6 @@ export const ROLE_TEMPLATES: Readonly<Record<RoleName, string>> = {
 export const CLOUD_INIT_DIR = path.join(__dirname, "..", "cloud-init");
 
 /** The SQL port the app server opens in its host firewall (roles.ts declares MariaDB's). */
-const SQL_PORTS = { mariadb: 3306, postgresql: 5432 } as const;
 
 type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 type YamlMap = { [key: string]: Yaml };

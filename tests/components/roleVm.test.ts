@@ -216,6 +216,12 @@ describe.each(ROLE_NAMES)("data of %s", (role) => {
 });
 
 describe("options", () => {
+    it("the app role's SQL rule follows the engine", async () => {
+        const lines = await ruleLines(await build("app", { sqlEngine: "postgresql" }));
+        expect(lines).toContain("app-sql ingress tcp 5432 IPv4 10.20.0.0/24");
+        expect(lines.join("\n")).not.toMatch(/ 3306 /);
+    });
+
     it("rebuild on purpose lifts the drift guard", async () => {
         const vm = byType(await build("xmldb", { rebuild: true }), T.instance)[0];
         expect(vm?.opts.ignoreChanges).toBeUndefined();
