@@ -125,17 +125,31 @@ describe("the local cloud serves what Pulumi.local.yaml names", () => {
 describe("the API calls the program's resources turn into", () => {
     it("port with a security group, boot from volume, attach, online extend, floating IP", () => {
         const flavor = cfg.roles.web?.flavor ?? "p1-1.5gb";
-        const out = run(
-            PYTHON,
-            [
-                path.join(SCRIPTS, "smoke.py"),
-                "--flavor",
-                flavor,
-                "--external-network",
-                cfg.externalNetwork ?? "Public-Network",
-            ],
-            { OS_CLOUD: "ouvroir-local" },
-        );
+        const smoke = (): string =>
+            run(
+                PYTHON,
+                [
+                    path.join(SCRIPTS, "smoke.py"),
+                    "--flavor",
+                    flavor,
+                    "--external-network",
+                    cfg.externalNetwork ?? "Public-Network",
+                ],
+                { OS_CLOUD: "ouvroir-local" },
+            );
+        let out: string;
+        try {
+            out = smoke();
+        } catch (e) {
+            // Seen once in CI right after up.sh restarted services: nova-compute got a 401 from
+            // Cinder (a token from before the restart) and the server went to ERROR. Empty the
+            // project and try once more; a second failure is a real one.
+            console.warn(
+                `smoke flow failed once, retrying after a clean: ${String(e).slice(0, 400)}`,
+            );
+            run(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"]);
+            out = smoke();
+        }
         console.log(out);
         expect(out).toMatch(/extend attached volume 10 -> 15 GB/);
         expect(out).toMatch(/smoke test passed/);
