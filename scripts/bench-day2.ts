@@ -27,7 +27,7 @@ import {
     Vm,
     VM_CACHE,
 } from "./vm/qemu";
-import { defaultKeyDir, waitHealthy } from "./vm/roleVm";
+import { defaultKeyDir, MEMORY_MIB, waitHealthy } from "./vm/roleVm";
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -43,14 +43,6 @@ export const TRIAL_IPS = {
     bench: `10.209.0.${160 + lane}`,
 };
 
-/** Guest memory as roleVm.ts gives it: the Java roles need their 3 GB flavor's worth. */
-const MEMORY_MIB: Record<RoleName, number> = {
-    web: 2048,
-    xmldb: 3072,
-    iiif: 3072,
-    app: 3072,
-    sandbox: 3072,
-};
 
 export const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
 

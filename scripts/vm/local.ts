@@ -25,17 +25,10 @@ import {
     REPO_ROOT,
     Vm,
 } from "./qemu";
-import { HEALTH } from "./roleVm";
+import { HEALTH, MEMORY_MIB } from "./roleVm";
 
 const LOCAL_ROOT = process.env.OUVROIR_LOCAL_DIR ?? "/var/cache/ouvroir/local";
 const DEFAULT_ROLES: readonly RoleName[] = ["web", "xmldb", "iiif"];
-const MEMORY_MIB: Record<RoleName, number> = {
-    web: 2048,
-    xmldb: 3072,
-    iiif: 3072,
-    app: 3072,
-    sandbox: 3072,
-};
 
 interface Options {
     stack: string;

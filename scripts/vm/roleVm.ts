@@ -11,7 +11,7 @@ import { harnessInput, HarnessOptions } from "./inputs";
 import { DataDisk, fakeVolumeSerial, makeVm, PRIVATE_IPS, Vm, VM_CACHE } from "./qemu";
 
 /** Guest memory: the Java roles need their 3 GB flavor's worth; two guests fit this machine. */
-const MEMORY_MIB: Record<RoleName, number> = {
+export const MEMORY_MIB: Record<RoleName, number> = {
     web: 2048,
     xmldb: 3072,
     iiif: 3072,
