@@ -43,7 +43,6 @@ export const TRIAL_IPS = {
     bench: `10.209.0.${160 + lane}`,
 };
 
-
 export const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
 
 /**
