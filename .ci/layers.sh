@@ -33,7 +33,7 @@ run_jest integration npm run test:integration --
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)
 if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
     run_check vm-host bash -c 'bash scripts/vm/host-deps.sh && bash scripts/vm/build-image.sh >/dev/null'
-    OUVROIR_VM_ROLES=web,xmldb,iiif run_jest vm-roles npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts
+    OUVROIR_VM_ROLES=web,xmldb,iiif,app run_jest vm-roles npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts
 fi
 # Backups: the day-2 fragment with real restic against a real S3 server (rclone serve s3), in a
 # private mount namespace on this host: init once, wrong password refused, byte-identical restore.
