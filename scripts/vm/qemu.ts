@@ -542,6 +542,48 @@ export class Vm {
         }
     }
 
+    /**
+     * Runs a command with `stdin` fed to it (how the program pushes day-2 scripts:
+     * `sudo bash -s`); never throws on exit status.
+     */
+    sshStdin(
+        command: string,
+        stdin: string,
+        timeoutMs = 600_000,
+        user?: string,
+    ): Promise<SshResult> {
+        const args = [...this.sshArgs(Math.ceil(timeoutMs / 1000), user), command];
+        return new Promise((resolve) => {
+            const p = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+            p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+            p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            p.on("close", (code) => {
+                clearTimeout(timer);
+                resolve({ code: code ?? 255, stdout, stderr });
+            });
+            p.stdin.end(stdin);
+        });
+    }
+
+    /** A command to qemu's human monitor (e.g. `block_resize data 12G`); returns its answer. */
+    monitor(command: string): Promise<string> {
+        return new Promise((resolve, reject) => {
+            const sock = net.createConnection(path.join(this.spec.workDir, "monitor.sock"));
+            let out = "";
+            sock.on("data", (d: Buffer) => (out += d.toString()));
+            sock.on("connect", () => {
+                sock.write(command + "\n");
+                // The monitor answers, then waits for more: give it a moment and hang up.
+                setTimeout(() => sock.end(), 1500);
+            });
+            sock.on("close", () => resolve(out));
+            sock.on("error", reject);
+        });
+    }
+
     /** Copies a host file into the guest (scp over the same key). */
     async copyIn(local: string, remote: string, user?: string, timeoutMs = 300_000): Promise<void> {
         const args = this.sshArgs(15, user);

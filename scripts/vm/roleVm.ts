@@ -21,6 +21,10 @@ export const MEMORY_MIB: Record<RoleName, number> = {
 
 export interface RoleVmOptions {
     readonly role: RoleName;
+    /** qemu -name and log prefix; default the role. */
+    readonly name?: string;
+    /** Default the role's harness IP (qemu.ts PRIVATE_IPS); the trials use IPs of their own. */
+    readonly privateIp?: string;
     readonly workDir: string;
     readonly keyDir: string;
     /** Reuse this data disk (persistent volume); default: a new 8 GB disk in workDir. */
@@ -53,10 +57,10 @@ export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: Us
     fs.mkdirSync(o.workDir, { recursive: true });
     const vm = makeVm(
         {
-            name: o.role,
+            name: o.name ?? o.role,
             hostname: input.hostname,
             userData,
-            privateIp: PRIVATE_IPS[o.role],
+            privateIp: o.privateIp ?? PRIVATE_IPS[o.role],
             workDir: o.workDir,
             adminUser: input.adminUser,
             dataDisk,
