@@ -16,7 +16,10 @@ const fakeDownload = (name: string): Download => ({
 
 export const PUBLIC_HOSTNAME = "ouvroir.test";
 
-/** One site of each kind, proxies to a Python (8001) and a Node.js (8002) app. */
+/**
+ * One site of each kind, proxies to a Python (8001) and a Node.js (8002) app, and to a
+ * researcher's container published on the sandbox host (8123, in its 8100-8199 range).
+ */
 export const TEST_SITES: readonly Site[] = [
     { name: "main", domains: [PUBLIC_HOSTNAME, `www.${PUBLIC_HOSTNAME}`], kind: "static" },
     {
@@ -34,6 +37,13 @@ export const TEST_SITES: readonly Site[] = [
         upstreamPort: 8002,
     },
     { name: "omeka", domains: [`omeka.${PUBLIC_HOSTNAME}`], kind: "php" },
+    {
+        name: "labapp",
+        domains: [`lab.${PUBLIC_HOSTNAME}`],
+        kind: "proxy",
+        upstreamRole: "sandbox",
+        upstreamPort: 8123,
+    },
 ];
 
 export interface HarnessOptions {

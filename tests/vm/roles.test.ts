@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { RoleName, ROLE_NAMES } from "../../components/roles";
-import { PUBLIC_HOSTNAME, TEST_SITES } from "../../scripts/vm/inputs";
+import { PUBLIC_HOSTNAME, researcherFor, TEST_SITES } from "../../scripts/vm/inputs";
 import {
     BaseImage,
     ensureBaseImage,
@@ -150,20 +150,19 @@ async function expectCloudInitClean(vm: Vm): Promise<void> {
 const SELECTED = (process.env.OUVROIR_VM_ROLES ?? ROLE_NAMES.join(","))
     .split(",")
     .filter((r): r is RoleName => (ROLE_NAMES as readonly string[]).includes(r));
-const PROXIED: readonly RoleName[] = ["xmldb", "iiif", "app"];
+const PROXIED: readonly RoleName[] = ["xmldb", "iiif", "app", "sandbox"];
 const needsWeb = SELECTED.some((r) => r === "web" || PROXIED.includes(r));
 const describeRole = (role: RoleName): jest.Describe =>
     SELECTED.includes(role) ? describe : describe.skip;
 
 /**
  * Boots a private role beside the web server: the other private role goes first (two guests
- * at most). The sandbox needs no web server, so that one goes too.
+ * at most). Every private role, the sandbox too, is checked through the web server's Nginx.
  */
 async function bootPrivate(role: RoleName): Promise<void> {
     for (const other of ROLE_NAMES) {
         if (other !== role && other !== "web" && vms[other]?.running) await stop(other);
     }
-    if (role === "sandbox") await stop("web");
     if (!vms[role] && !bootErrors[role]) await boot(role);
 }
 
@@ -359,6 +358,16 @@ describeRole("app")("app server", () => {
 describeRole("sandbox")("sandbox host", () => {
     beforeAll(() => bootPrivate("sandbox"));
 
+    /** The busybox image, built on the host and imported by alice once for both checks. */
+    let imported: Promise<void> | undefined;
+    const importBusybox = (vm: Vm): Promise<void> =>
+        (imported ??= (async () => {
+            const tar = path.join(RUN_DIR, "busybox.tar");
+            await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/busybox-image.sh"), tar]);
+            await vm.copyIn(tar, "/tmp/busybox.tar", "alice");
+            await sh(vm, "docker import /tmp/busybox.tar vmtest/busybox", "alice");
+        })());
+
     it("finished cloud-init without errors, researchers' data on the volume", async () => {
         const vm = vmOf("sandbox");
         await check(["sandbox"], async () => {
@@ -370,14 +379,11 @@ describeRole("sandbox")("sandbox host", () => {
     it("lets a researcher run a container without sudo, its images on the volume", async () => {
         const vm = vmOf("sandbox");
         await check(["sandbox"], async () => {
-            const tar = path.join(RUN_DIR, "busybox.tar");
-            await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/busybox-image.sh"), tar]);
-            await vm.copyIn(tar, "/tmp/busybox.tar", "alice");
             const groups = await sh(vm, "id -nG", "alice");
             expect(groups.split(/\s+/)).not.toEqual(expect.arrayContaining(["sudo"]));
             expect(groups.split(/\s+/)).not.toEqual(expect.arrayContaining(["docker"]));
             expect((await vm.ssh("sudo -n true", 60_000, "alice")).code).not.toBe(0);
-            await sh(vm, "docker import /tmp/busybox.tar vmtest/busybox", "alice");
+            await importBusybox(vm);
             const out = await sh(
                 vm,
                 "docker run --rm vmtest/busybox echo hello-from-container",
@@ -386,6 +392,52 @@ describeRole("sandbox")("sandbox host", () => {
             expect(out.trim()).toBe("hello-from-container");
             const root = await sh(vm, "docker info -f '{{.DockerRootDir}}'", "alice");
             expect(root.trim()).toMatch(/^\/srv\/data\/home\/alice\//);
+        });
+    });
+
+    it("publishes a researcher's web app through the web server, within alice's limits", async () => {
+        const vm = vmOf("sandbox");
+        vmOf("web");
+        const site = TEST_SITES.find((s) => s.kind === "proxy" && s.upstreamRole === "sandbox");
+        if (!site?.upstreamPort) throw new Error("TEST_SITES has no proxy site to the sandbox");
+        await check(["web", "sandbox"], async () => {
+            await importBusybox(vm);
+            const token = `sandbox-app-${Date.now()}`;
+            // busybox httpd serves /tmp/index.html; 8080 inside, the site's port on the host.
+            await sh(
+                vm,
+                `docker run -d --name vmtest-web -p ${site.upstreamPort}:8080 vmtest/busybox ` +
+                    `sh -c 'echo ${token} >/tmp/index.html && exec httpd -f -p 8080 -h /tmp'`,
+                "alice",
+            );
+            // The daemon's port forwarder and httpd start asynchronously: a bounded wait.
+            const url = `https://${site.domains[0]}/`;
+            let last = "";
+            for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+                const r = await request(url);
+                last = `${r.status} ${r.body.toString().trim()}`;
+                if (last === `200 ${token}`) break;
+                await new Promise((res) => setTimeout(res, 3000));
+            }
+            expect(last).toBe(`200 ${token}`);
+
+            // The container's processes run in alice's user slice, under its CPU and memory caps.
+            const uid = (await sh(vm, "id -u", "alice")).trim();
+            const pid = (
+                await sh(vm, "docker inspect -f '{{.State.Pid}}' vmtest-web", "alice")
+            ).trim();
+            // The kernel's own figures: cpu.max is "<quota> <period>" in µs, memory.max bytes.
+            const slice = `/sys/fs/cgroup/user.slice/user-${uid}.slice`;
+            const limits = await sh(
+                vm,
+                `cat ${slice}/cpu.max ${slice}/memory.max; sudo cat /proc/${pid}/cgroup`,
+            );
+            const [cpuMax, memoryMax, cgroup] = limits.trim().split("\n");
+            const alice = researcherFor("");
+            const [quota, period] = (cpuMax ?? "").split(" ").map(Number);
+            expect(Math.round(((quota ?? 0) / (period ?? 1)) * 100)).toBe(alice.cpuPercent);
+            expect(memoryMax).toBe(String(alice.memoryMiB * 1024 * 1024));
+            expect(cgroup).toContain(`/user.slice/user-${uid}.slice/`);
         });
     });
 
