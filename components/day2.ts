@@ -100,16 +100,33 @@ export function renderDay2Script(
         );
     }
     if (input.role === "sandbox") {
-        // Accounts are created by cloud-init's users module at first boot; day-2 adds new ones.
+        // Accounts are created by cloud-init's users module at first boot; day-2 adds new ones
+        // and locks the ones removed from the list (expired, keys gone, processes stopped) but
+        // keeps their files on the volume: taking a researcher out must never delete data.
+        const names = input.researchers.map((r) => r.name);
         const script = [
             "#!/bin/bash",
             "set -euo pipefail",
             ...input.researchers.flatMap((r) => [
                 `id -u ${q(r.name)} >/dev/null 2>&1 || useradd --create-home --home-dir ${q(`${ROLES.sandbox.dataMountPoint}/home/${r.name}`)} --shell /bin/bash ${q(r.name)}`,
+                `usermod --expiredate '' ${q(r.name)} 2>/dev/null`, // "no changes" is the usual case
                 `install -d -m 0700 -o ${q(r.name)} -g ${q(r.name)} ~${r.name}/.ssh`,
                 `printf '%s\\n' ${r.sshPublicKeys.map(q).join(" ")} > ~${r.name}/.ssh/authorized_keys`,
                 `chown ${q(r.name)}: ~${r.name}/.ssh/authorized_keys && chmod 0600 ~${r.name}/.ssh/authorized_keys`,
             ]),
+            "known=/var/lib/ouvroir/researchers.known",
+            'install -d -m 0755 /var/lib/ouvroir && touch "$known"',
+            `keep=${q(` ${names.join(" ")} `)}`,
+            "while read -r old; do",
+            '    [[ -n "$old" && "$keep" != *" $old "* ]] || continue',
+            '    id -u "$old" >/dev/null 2>&1 || continue',
+            '    usermod --expiredate 1 "$old"',
+            '    rm -f "$(getent passwd "$old" | cut -d: -f6)/.ssh/authorized_keys"',
+            '    loginctl disable-linger "$old" 2>/dev/null || true',
+            '    pkill -KILL -u "$old" 2>/dev/null || true',
+            '    echo "ouvroir-day2: researcher $old removed from the list: account locked, files kept"',
+            'done <"$known"',
+            `printf '%s\\n' ${names.length > 0 ? names.map(q).join(" ") : "''"} | sed '/^$/d' >"$known"`,
         ].join("\n");
         lines.push(
             `echo ${q(Buffer.from(script + "\n").toString("base64"))} | base64 -d > /usr/local/sbin/ouvroir-day2-accounts`,

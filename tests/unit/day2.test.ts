@@ -103,6 +103,11 @@ describe("secrets and accounts", () => {
             "id -u 'alice' >/dev/null 2>&1 || useradd --create-home --home-dir '/srv/data/home/alice'",
         );
         expect(text).toContain("'ssh-ed25519 AAAAalice alice'");
+        // A researcher taken off the list is locked, files kept; one put back is unlocked.
+        expect(text).toContain("usermod --expiredate '' 'alice'");
+        expect(text).toContain("keep=' alice '");
+        expect(text).toContain('usermod --expiredate 1 "$old"');
+        expect(text).not.toMatch(/userdel|rm -rf/);
         expect(decodedFiles(script)["/etc/ouvroir/researchers"]).toBe("alice 100 1024\n");
         expect(script).toMatch(
             /ouvroir-day2-accounts\n\/usr\/local\/sbin\/ouvroir-sandbox-setup\n/,
