@@ -1,19 +1,31 @@
 /**
  * `npm run bench:boot [-- web xmldb …]`: per role, seconds from qemu start to all services
- * healthy with the role's cloud-init, beside the floor: the same packages installed by plain
- * `apt-get install` in a guest of the same base image, in the same run, with no other config.
- * The package list is what the role's guest itself asked apt for (/var/log/apt/history.log),
- * so it includes packages that the role's scripts install. Two lanes run at once (the machine's
- * two-VM limit); each lane boots a role then its floor, so both meet the same neighbour load.
+ * healthy with the role's cloud-init, beside the floor: the same packages (the rendered
+ * `packages:` list) installed by one plain `apt-get update && apt-get install` in a guest of
+ * the same base image with a bare cloud-config. Each role boots at the same time as its floor
+ * (the machine's two VMs), so both meet the same load; roles take turns. What the role does
+ * beyond those packages (its scripts, in-guest downloads such as BaseX's .deb, service setup,
+ * the data volume) is what the ratio measures. Results and each role's `cloud-init analyze
+ * blame` go to /var/cache/ouvroir/vm/bench-<time>/.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parse } from "yaml";
 import { RoleName, ROLE_NAMES } from "../components/roles";
-import { UserDataInput } from "../components/userData";
-import { ensureBaseImage, ensureSshKey, BaseImage, Vm, VM_CACHE } from "./vm/qemu";
-import { defaultKeyDir, roleVm, waitHealthy } from "./vm/roleVm";
+import { renderUserData } from "../components/userData";
+import { harnessInput } from "./vm/inputs";
+import { ensureBaseImage, ensureSshKey, BaseImage, makeVm, Vm, VM_CACHE } from "./vm/qemu";
+import { defaultKeyDir, MEMORY_MIB, roleVm, waitHealthy } from "./vm/roleVm";
 
-const TIMEOUT_MS = 40 * 60_000;
+const TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
+/** The floor guests' private IPs: beside the roles' .10–.14 on the harness bridge. */
+const FLOOR_IPS: Record<RoleName, string> = {
+    web: "10.209.0.20",
+    xmldb: "10.209.0.21",
+    iiif: "10.209.0.22",
+    app: "10.209.0.23",
+    sandbox: "10.209.0.24",
+};
 
 interface Row {
     role: RoleName;
@@ -24,28 +36,70 @@ interface Row {
     error?: string;
 }
 
-/** The floor guest: the admin user and the same apt options as base.yaml, nothing else. */
-function floorUserData(input: UserDataInput): string {
+/** The floor guest: the admin user with the key, nothing else (no packages, no apt update). */
+function floorUserData(publicKey: string): string {
     return [
         "#cloud-config",
         "manage_etc_hosts: true",
-        "ssh_authorized_keys:",
-        ...input.sshAuthorizedKeys.map((k) => `  - ${k}`),
+        "users:",
+        "  - name: debian",
+        "    sudo: ALL=(ALL) NOPASSWD:ALL",
+        "    shell: /bin/bash",
+        "    ssh_authorized_keys:",
+        `      - ${publicKey}`,
         "",
     ].join("\n");
 }
 
-/** Packages the guest asked apt for by name, in the order asked (history.log "install" lines). */
-async function requestedPackages(vm: Vm): Promise<string[]> {
-    const r = await vm.ssh("sudo grep -h '^Commandline:' /var/log/apt/history.log", 60_000);
-    const names = new Set<string>();
-    for (const line of r.stdout.split("\n")) {
-        const words = line.replace(/^Commandline:\s*/, "").split(/\s+/);
-        const i = words.indexOf("install");
-        if (i < 0) continue;
-        for (const w of words.slice(i + 1)) if (w && !w.startsWith("-")) names.add(w);
+/** What cloud-init installs for the role: the merged `packages:` list of its user data. */
+function rolePackages(role: RoleName, publicKey: string): string[] {
+    const doc = parse(renderUserData(harnessInput(role, { sshPublicKey: publicKey }))) as {
+        packages?: unknown[];
+    };
+    return (doc.packages ?? []).map(String);
+}
+
+async function save(vm: Vm, dir: string, name: string): Promise<void> {
+    const r = await vm.ssh(
+        "sudo cloud-init analyze blame 2>&1 | head -n 25; echo; " +
+            "sudo systemd-analyze blame 2>&1 | head -n 15; echo; " +
+            "sudo grep -E '^(Start-Date|Commandline|End-Date)' /var/log/apt/history.log",
+        60_000,
+    );
+    fs.writeFileSync(path.join(dir, `${name}.analyze.txt`), r.stdout + r.stderr);
+    fs.copyFileSync(vm.serialLog, path.join(dir, `${name}.serial.log`));
+}
+
+async function runRole(role: RoleName, vm: Vm, base: BaseImage, row: Row, out: string) {
+    try {
+        await vm.start(base);
+        row.cloudInit = await vm.waitCloudInit(TIMEOUT_MS);
+        row.healthy = await waitHealthy(vm, role, 10 * 60_000);
+        await save(vm, out, role);
+    } catch (e) {
+        row.error = `role: ${(e as Error).message.split("\n")[0]}`;
+    } finally {
+        await vm.stop();
     }
-    return [...names];
+}
+
+async function runFloor(vm: Vm, packages: string[], base: BaseImage, row: Row, out: string) {
+    try {
+        await vm.start(base);
+        await vm.waitCloudInit(TIMEOUT_MS);
+        const r = await vm.ssh(
+            "sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y " +
+                `-qq --no-install-recommends ${packages.join(" ")} >/dev/null`,
+            TIMEOUT_MS,
+        );
+        if (r.code !== 0) throw new Error(`apt-get install: ${r.stderr.slice(-500)}`);
+        row.floor = (Date.now() - vm.startedAt) / 1000;
+        await save(vm, out, `${row.role}-floor`);
+    } catch (e) {
+        row.error = `floor: ${(e as Error).message.split("\n")[0]}`;
+    } finally {
+        await vm.stop();
+    }
 }
 
 async function bench(
@@ -53,42 +107,31 @@ async function bench(
     base: BaseImage,
     publicKey: string,
     runDir: string,
+    out: string,
 ): Promise<Row> {
-    const row: Row = { role };
     const keyDir = defaultKeyDir();
+    const packages = rolePackages(role, publicKey);
+    const row: Row = { role, packages: packages.length };
     const { vm } = roleVm({ role, workDir: path.join(runDir, role), keyDir }, publicKey);
-    let packages: string[] = [];
-    try {
-        await vm.start(base);
-        row.cloudInit = await vm.waitCloudInit(TIMEOUT_MS);
-        row.healthy = await waitHealthy(vm, role, 10 * 60_000);
-        packages = await requestedPackages(vm);
-        row.packages = packages.length;
-    } catch (e) {
-        row.error = `role: ${(e as Error).message.split("\n")[0]}`;
-        return row;
-    } finally {
-        await vm.stop();
-    }
-    const floor = roleVm(
-        { role, workDir: path.join(runDir, `${role}-floor`), keyDir, userData: floorUserData },
-        publicKey,
-    ).vm;
-    try {
-        await floor.start(base);
-        await floor.waitCloudInit(TIMEOUT_MS);
-        const r = await floor.ssh(
-            "sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq " +
-                `--no-install-recommends ${packages.join(" ")} >/dev/null`,
-            TIMEOUT_MS,
-        );
-        if (r.code !== 0) throw new Error(`apt-get install: ${r.stderr.slice(-500)}`);
-        row.floor = (Date.now() - floor.startedAt) / 1000;
-    } catch (e) {
-        row.error = `floor: ${(e as Error).message.split("\n")[0]}`;
-    } finally {
-        await floor.stop();
-    }
+    const floor = makeVm(
+        {
+            name: `${role}-floor`,
+            hostname: `floor-${role}-1`,
+            userData: floorUserData(publicKey),
+            privateIp: FLOOR_IPS[role],
+            workDir: path.join(runDir, `${role}-floor`),
+            memoryMiB: MEMORY_MIB[role],
+        },
+        keyDir,
+    );
+    await Promise.all([
+        runRole(role, vm, base, row, out),
+        runFloor(floor, packages, base, row, out),
+    ]);
+    console.log(
+        `bench: ${role}: healthy ${row.healthy?.toFixed(0) ?? "-"} s, floor ${row.floor?.toFixed(0) ?? "-"} s` +
+            (row.error ? ` (${row.error})` : ""),
+    );
     return row;
 }
 
@@ -115,31 +158,22 @@ async function main(): Promise<void> {
     const roles = (asked.length ? asked : [...ROLE_NAMES]) as RoleName[];
     const base = ensureBaseImage();
     const { publicKey } = ensureSshKey(defaultKeyDir());
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const runDir = path.join(VM_CACHE, "runs", `bench-${process.pid}`);
+    const out = path.join(VM_CACHE, `bench-${stamp}`);
+    fs.mkdirSync(out, { recursive: true });
     const started = Date.now();
-    // Two lanes, heaviest roles first so the lanes end together.
-    const order = (["xmldb", "app", "sandbox", "iiif", "web"] as RoleName[]).filter((r) =>
-        roles.includes(r),
-    );
     const rows: Row[] = [];
-    const lane = async (): Promise<void> => {
-        for (let role = order.shift(); role; role = order.shift()) {
-            rows.push(await bench(role, base, publicKey, runDir));
-        }
-    };
     try {
-        await Promise.all([lane(), lane()]);
+        for (const role of roles) rows.push(await bench(role, base, publicKey, runDir, out));
     } finally {
         fs.rmSync(runDir, { recursive: true, force: true });
     }
-    rows.sort((a, b) => ROLE_NAMES.indexOf(a.role) - ROLE_NAMES.indexOf(b.role));
-    const out = table(rows);
-    console.log(
-        `\nBoot benchmark (${((Date.now() - started) / 60_000).toFixed(0)} min, TCG, two guests at once):\n${out}`,
-    );
-    const file = path.join(VM_CACHE, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.md`);
-    fs.writeFileSync(file, out + "\n");
-    console.log(`(saved to ${file})`);
+    const text = table(rows);
+    const mins = ((Date.now() - started) / 60_000).toFixed(0);
+    console.log(`\nBoot benchmark (${mins} min, TCG, each role beside its floor):\n${text}`);
+    fs.writeFileSync(path.join(out, "table.md"), text + "\n");
+    console.log(`(saved to ${out})`);
     if (rows.some((r) => r.error)) process.exit(1);
 }
 

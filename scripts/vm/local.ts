@@ -2,15 +2,25 @@
  * `npm run local`: a stack's roles as local qemu VMs, without a cloud. The same renderer and
  * user data as the cloud (from Pulumi.<stack>.yaml), Debian's packages where the cloud would
  * download (unless --upstream), data disks kept under /var/cache/ouvroir/local/<stack>/ across
- * runs. Prints the URLs and runs until Ctrl-C.
+ * runs. Prints the URLs (site, BaseX, IIIF with a sample image) and runs until Ctrl-C.
  *
  *   npm run local [-- --stack dev] [--with app,sandbox | --all] [--fresh] [--upstream]
+ *   npm run local -- --check     # boot, request every printed URL, "N passed, N failed", stop
  *   npm run local -- --down [--stack dev]
  *
  * Bootstraps a fresh Debian 12 machine (host packages, base image) on first use.
+ *
+ * VM slots: the harness runs at most OUVROIR_VM_SLOTS (default 2) guests on the machine, but
+ * these VMs stay up together until stopped, so a third one waiting for a slot would wait
+ * forever. `local` therefore raises the slot count for its own process to the number of its
+ * VMs (3 by default), with a warning, and first-boots at most two at a time: a provisioned
+ * guest idles, so on a 2-core machine the third starts once one of the first two is ready.
+ * An OUVROIR_VM_SLOTS set below the number of VMs is refused rather than left to hang.
  */
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { promisify } from "util";
 import { parseStackConfig, readStackFile, StackConfig } from "../../config";
 import { RoleName, ROLE_NAMES, ROLES } from "../../components/roles";
 import { renderUserData, UserDataInput } from "../../components/userData";
@@ -25,15 +35,23 @@ import {
     REPO_ROOT,
     Vm,
 } from "./qemu";
-import { HEALTH, MEMORY_MIB } from "./roleVm";
+import { MEMORY_MIB, waitHealthy } from "./roleVm";
 
+const execFileP = promisify(execFile);
 const LOCAL_ROOT = process.env.OUVROIR_LOCAL_DIR ?? "/var/cache/ouvroir/local";
 const DEFAULT_ROLES: readonly RoleName[] = ["web", "xmldb", "iiif"];
+/** First boots at once: the machine's two cores (a provisioned guest then idles). */
+const PROVISION_AT_ONCE = 2;
+/** Longest first boots first, so the short one fills the gap (figures in tests/vm/README.md). */
+const BOOT_ORDER: readonly RoleName[] = ["web", "xmldb", "app", "sandbox", "iiif"];
+const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "3600") * 1000;
+const SAMPLE_IMAGE = "sample.tif";
 
 interface Options {
     stack: string;
     roles: RoleName[];
     down: boolean;
+    check: boolean;
     fresh: boolean;
     upstream: boolean;
     dryRun: boolean;
@@ -46,6 +64,7 @@ function parseArgs(argv: string[]): Options {
         stack: "dev",
         roles: [...DEFAULT_ROLES],
         down: false,
+        check: false,
         fresh: false,
         upstream: false,
         dryRun: false,
@@ -57,6 +76,7 @@ function parseArgs(argv: string[]): Options {
         const next = (): string => argv[++i] ?? "";
         if (a === "--stack") o.stack = next();
         else if (a === "--down") o.down = true;
+        else if (a === "--check") o.check = true;
         else if (a === "--fresh") o.fresh = true;
         else if (a === "--upstream") o.upstream = true;
         else if (a === "--dry-run") o.dryRun = true;
@@ -76,6 +96,7 @@ function parseArgs(argv: string[]): Options {
         else throw new Error(`unknown argument "${a}" (see the header of scripts/vm/local.ts)`);
     }
     o.roles = ROLE_NAMES.filter((r) => o.roles.includes(r));
+    if (!o.roles.includes("web")) throw new Error("local: the web role is the way in; keep it");
     return o;
 }
 
@@ -144,6 +165,98 @@ function stableSerial(dir: string): string {
     return fs.readFileSync(f, "utf8").trim();
 }
 
+/**
+ * Every VM of this run stays up at once, so it needs that many slots (see the header): raised
+ * for this process only, refused when the user capped it lower.
+ */
+function claimSlots(count: number): void {
+    const set = process.env.OUVROIR_VM_SLOTS;
+    if (set !== undefined && Number(set) < count) {
+        throw new Error(
+            `local: OUVROIR_VM_SLOTS=${set} but the ${count} VMs run together; ` +
+                `unset it, or boot fewer roles (--roles web,xmldb)`,
+        );
+    }
+    if (set === undefined && count > 2) {
+        console.warn(
+            `local: warning: ${count} VMs at once, above the machine's default of 2 ` +
+                `(OUVROIR_VM_SLOTS); at most ${PROVISION_AT_ONCE} first-boot together, the others ` +
+                `wait for one to be ready, and idle guests cost little CPU`,
+        );
+        process.env.OUVROIR_VM_SLOTS = String(count);
+    }
+}
+
+/** At most `n` tasks at once, in the order given. */
+async function limited<T>(
+    n: number,
+    tasks: (() => Promise<T>)[],
+): Promise<PromiseSettledResult<T>[]> {
+    const results: PromiseSettledResult<T>[] = new Array(tasks.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+        for (let i = next++; i < tasks.length; i = next++) {
+            try {
+                results[i] = { status: "fulfilled", value: await tasks[i]!() };
+            } catch (e) {
+                results[i] = { status: "rejected", reason: e };
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
+    return results;
+}
+
+/** Puts a small tiled TIFF in the IIIF server's images, so the printed URL answers at once. */
+async function ensureSampleImage(vm: Vm, dir: string): Promise<void> {
+    const target = `/srv/data/iiif/images/${SAMPLE_IMAGE}`;
+    if ((await vm.ssh(`sudo test -s ${target}`, 60_000)).code === 0) return;
+    const tif = path.join(dir, SAMPLE_IMAGE);
+    if (!fs.existsSync(tif)) {
+        await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/test-image.sh"), tif]);
+    }
+    await vm.copyIn(tif, `/tmp/${SAMPLE_IMAGE}`);
+    const r = await vm.ssh(`sudo install -m 0644 /tmp/${SAMPLE_IMAGE} ${target}`, 60_000);
+    if (r.code !== 0) throw new Error(`iiif: sample image: ${r.stderr}`);
+}
+
+interface Probe {
+    readonly name: string;
+    readonly url: string;
+    readonly curlArgs: string[];
+    /** Passes when the body (and status) look right. */
+    readonly expect: (status: number, body: string) => boolean;
+}
+
+/** One request as a client on this host would send it (the printed URL, host name resolved). */
+async function probe(p: Probe, resolve: string): Promise<{ ok: boolean; line: string }> {
+    try {
+        const { stdout } = await execFileP(
+            "curl",
+            [
+                "-sk",
+                "--max-time",
+                "60",
+                "--resolve",
+                resolve,
+                "-w",
+                "\n%{http_code}",
+                ...p.curlArgs,
+                p.url,
+            ],
+            { maxBuffer: 16 * 1024 * 1024 },
+        );
+        const i = stdout.lastIndexOf("\n");
+        const status = Number(stdout.slice(i + 1));
+        const body = stdout.slice(0, i);
+        const ok = p.expect(status, body);
+        const snippet = body.replace(/\s+/g, " ").slice(0, 100);
+        return { ok, line: `${ok ? "ok  " : "FAIL"} ${p.name}: ${status} ${snippet}` };
+    } catch (e) {
+        return { ok: false, line: `FAIL ${p.name}: ${(e as Error).message.split("\n")[0]}` };
+    }
+}
+
 async function main(): Promise<void> {
     const o = parseArgs(process.argv.slice(2));
     const dir = path.join(LOCAL_ROOT, o.stack);
@@ -176,15 +289,16 @@ async function main(): Promise<void> {
         }
         return;
     }
-    // Every VM of this run runs at once; OUVROIR_VM_SLOTS (if set) still caps the machine.
-    process.env.OUVROIR_VM_SLOTS ??= String(Math.max(2, o.roles.length));
+    claimSlots(o.roles.length);
+    const started = Date.now();
     const base = ensureBaseImage();
     const keyDir = path.join(dir, "keys");
     const key = ensureSshKey(keyDir);
     fs.writeFileSync(pidFile, String(process.pid));
     process.on("exit", () => fs.rmSync(pidFile, { force: true }));
 
-    const vms: { role: RoleName; vm: Vm }[] = o.roles.map((role) => {
+    const vms = new Map<RoleName, Vm>();
+    for (const role of o.roles) {
         const roleDir = path.join(dir, role);
         fs.mkdirSync(roleDir, { recursive: true });
         const serial = stableSerial(roleDir);
@@ -213,59 +327,102 @@ async function main(): Promise<void> {
             },
             keyDir,
         );
-        return { role, vm };
-    });
+        vms.set(role, vm);
+    }
+    const stopAll = (): Promise<unknown> =>
+        Promise.all([...vms.values()].map((vm) => vm.powerOff(60_000)));
 
     // Until a signal (Ctrl-C, or SIGTERM from --down): a clean guest shutdown keeps the data
     // disks consistent; qemu.ts catches the signal and calls this.
-    onShutdown((running) => Promise.all(running.map((vm) => vm.powerOff(60_000))));
+    onShutdown(() => stopAll());
     console.log(
         `local: booting ${o.roles.join(", ")} of stack ${o.stack} (first boot: many minutes)`,
     );
-    const results = await Promise.allSettled(
-        vms.map(async ({ role, vm }) => {
-            await vm.start(base);
-            const s = await vm.waitCloudInit(60 * 60_000);
-            for (let i = 0; i < 60; i++) {
-                if ((await vm.ssh(HEALTH[role], 60_000)).code === 0) break;
-                await new Promise((r) => setTimeout(r, 5000));
-            }
+    const order = BOOT_ORDER.filter((r) => vms.has(r));
+    const results = await limited(
+        PROVISION_AT_ONCE,
+        order.map((role) => async () => {
+            const vm = vms.get(role)!;
+            await vm.start(base, BOOT_TIMEOUT_MS);
+            await vm.waitCloudInit(BOOT_TIMEOUT_MS);
+            const s = await waitHealthy(vm, role, 10 * 60_000);
+            if (role === "iiif") await ensureSampleImage(vm, dir);
             return s;
         }),
     );
+    let failed = 0;
     results.forEach((r, i) => {
-        const role = vms[i]!.role;
-        if (r.status === "rejected") console.error(`local: ${role} failed:\n${String(r.reason)}`);
-        else console.log(`local: ${role} ready after ${r.value.toFixed(0)} s`);
+        const role = order[i]!;
+        if (r.status === "rejected") {
+            failed++;
+            console.error(`local: ${role} failed:\n${String(r.reason)}`);
+        } else console.log(`local: ${role} ready ${r.value.toFixed(0)} s after its start`);
     });
 
     const host = cfg.publicHostname;
-    const resolve = `--resolve ${host}:${o.httpsPort}:127.0.0.1`;
+    const site = `https://${host}:${o.httpsPort}`;
+    const resolve = `${host}:${o.httpsPort}:127.0.0.1`;
+    const passwordCmd = `ssh -i ${key.privateKey} ${cfg.adminUser}@${PRIVATE_IPS.xmldb} sudo cat /srv/data/basex/admin-password`;
+    const xquery = encodeURIComponent("string-join((1 to 3) ! string(. * 7), ',')");
     const lines = [
         "",
-        `Site:   https://${host}:${o.httpsPort}/   (self-signed; add "127.0.0.1 ${host}" to /etc/hosts,`,
-        `        or: curl -k ${resolve} https://${host}:${o.httpsPort}/)`,
-        `        also on the private bridge: https://${PRIVATE_IPS.web}/ (curl -k --resolve ${host}:443:${PRIVATE_IPS.web})`,
+        `Site:   ${site}/   (self-signed; add "127.0.0.1 ${host}" to /etc/hosts,`,
+        `        or: curl -k --resolve ${resolve} ${site}/)`,
+    ];
+    const probes: Probe[] = [
+        {
+            name: "site",
+            url: `${site}/`,
+            curlArgs: [],
+            expect: (status, body) => status === 200 && /<html|<!doctype/i.test(body),
+        },
     ];
     if (o.roles.includes("xmldb")) {
         lines.push(
-            `BaseX:  https://${host}:${o.httpsPort}/basex/rest?query=1%2B1   (user admin; password:`,
-            `        ssh -i ${key.privateKey} ${cfg.adminUser}@${PRIVATE_IPS.xmldb} sudo cat /srv/data/basex/admin-password)`,
+            `BaseX:  ${site}/basex/rest?query=${xquery}`,
+            `        (user admin; password: ${passwordCmd})`,
         );
+        const pw = await vms.get("xmldb")!.ssh("sudo cat /srv/data/basex/admin-password", 60_000);
+        probes.push({
+            name: "basex",
+            url: `${site}/basex/rest?query=${xquery}`,
+            curlArgs: ["-u", `admin:${pw.stdout.trim()}`],
+            expect: (status, body) => status === 200 && body.trim() === "7,14,21",
+        });
     }
     if (o.roles.includes("iiif")) {
         lines.push(
-            `IIIF:   https://${host}:${o.httpsPort}/iiif/3/<image>/info.json   (images in /srv/data/iiif/images on ${PRIVATE_IPS.iiif})`,
+            `IIIF:   ${site}/iiif/3/${SAMPLE_IMAGE}/info.json   (images in /srv/data/iiif/images on ${PRIVATE_IPS.iiif})`,
         );
+        probes.push({
+            name: "iiif",
+            url: `${site}/iiif/3/${SAMPLE_IMAGE}/info.json`,
+            curlArgs: [],
+            expect: (status, body) => status === 200 && /"width"\s*:\s*640/.test(body),
+        });
     }
     lines.push(
         `SSH:    ssh -i ${key.privateKey} ${cfg.adminUser}@<ip>   (${o.roles.map((r) => `${r} ${PRIVATE_IPS[r]}`).join(", ")})`,
     );
-    lines.push(
-        "",
-        "Running; Ctrl-C (or `npm run local -- --down`) stops the VMs. Data disks stay in " + dir,
-    );
     console.log(lines.join("\n"));
+
+    if (o.check) {
+        let passed = 0;
+        for (const p of probes) {
+            const r = await probe(p, resolve);
+            console.log(`local check: ${r.line}`);
+            if (r.ok) passed++;
+        }
+        const bad = probes.length - passed + failed;
+        console.log(`local check: stopping the VMs`);
+        await stopAll();
+        const mins = ((Date.now() - started) / 60_000).toFixed(1);
+        console.log(`local check (${mins} min): ${passed} passed, ${bad} failed`);
+        process.exit(bad === 0 ? 0 : 1);
+    }
+    console.log(
+        "\nRunning; Ctrl-C (or `npm run local -- --down`) stops the VMs. Data disks stay in " + dir,
+    );
     await new Promise(() => undefined);
 }
 
