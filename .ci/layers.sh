@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # sourced by .ci/run, which sets out, passed, failed
 # Sourced by .ci/run after the unit layer: the slower layers, each counted.
 
 # 2. cloud-init: every role's rendered document against cloud-init's own schema.
@@ -32,10 +33,19 @@ run_jest integration npm run test:integration --
 #    sandbox roles under jest) are written but unproven here: README "Tests" says which.
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)
 if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
-    run_check vm-host bash -c 'bash scripts/vm/host-deps.sh && bash scripts/vm/build-image.sh >/dev/null'
+    note "vm-image: waiting for the background build (scripts/vm/build-image.sh)"
+    if [[ -n "${vm_image_pid:-}" ]] && wait "$vm_image_pid"; then
+        passed=$((passed + 1))
+        tail -n 3 "$out/vm-image.log"
+        echo "vm-image: ready"
+    else
+        failed=$((failed + 1))
+        tail -n 40 "$out/vm-host-deps.log" "$out/vm-image.log" 2>/dev/null
+        echo "vm-image: FAILED"
+    fi
     OUVROIR_VM_ROLES=web,xmldb,iiif,app run_jest vm-roles npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts
 fi
 # Backups: the day-2 fragment with real restic against a real S3 server (rclone serve s3), in a
 # private mount namespace on this host: init once, wrong password refused, byte-identical restore.
 run_check backup-tools bash -c 'command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic >/dev/null; }; bash scripts/s3-server.sh install'
-OUVROIR_BACKUP_ROLES= run_jest backup npx jest --selectProjects vm --runInBand tests/vm/backup.test.ts
+OUVROIR_BACKUP_ROLES='' run_jest backup npx jest --selectProjects vm --runInBand tests/vm/backup.test.ts
