@@ -4,30 +4,31 @@
  * answers, against rebuilding that VM (a new instance on the same data volume, the new site in
  * its user data) until the new vhost answers; prints both and the ratio.
  *
+ * tests/vm/trials.test.ts measures the same two things on its own boots (its day-2 and rebuild
+ * trials) and prints the same line, so CI gets the figure without two more boots.
+ *
  * Also the helpers of the data trials and hardening tests (tests/vm/trials.test.ts,
- * hardening.test.ts): booting a role on its own private IP, SSH with a script on stdin, HTTPS
+ * hardening.test.ts): booting a role on its own private IP, pushing the day-2 script, HTTPS
  * requests to a guest. `main()` runs only when this file is the entry point.
  */
-import { execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { promisify } from "util";
 import { renderDay2Script } from "../components/day2";
 import { RoleName } from "../components/roles";
-import { renderUserData, Site, UserDataInput } from "../components/userData";
-import { harnessInput, PUBLIC_HOSTNAME, TEST_SITES } from "./vm/inputs";
+import { Site, UserDataInput } from "../components/userData";
+import { PUBLIC_HOSTNAME, TEST_SITES } from "./vm/inputs";
 import {
     BaseImage,
     DataDisk,
     ensureBaseImage,
     ensureSshKey,
     fakeVolumeSerial,
-    makeVm,
     Vm,
     VM_CACHE,
 } from "./vm/qemu";
-import { defaultKeyDir, MEMORY_MIB, waitHealthy } from "./vm/roleVm";
+import { defaultKeyDir, roleVm, waitHealthy } from "./vm/roleVm";
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -70,39 +71,28 @@ export interface TrialVmOptions {
     readonly privateIp: string;
     readonly workDir: string;
     readonly dataDisk?: DataDisk;
+    /** Default: TRIAL_SITES on the web server, the harness's sites elsewhere. */
     readonly sites?: readonly Site[];
     /** Keep the root disk and instance id: the same instance powered on again (a reboot). */
     readonly keepRoot?: boolean;
 }
 
-/** The Vm and the user-data input of a role on a trial IP (not started). */
+/** The Vm and the user-data input of a role on a trial IP (not started): roleVm's, renamed. */
 export function trialVm(o: TrialVmOptions): { vm: Vm; input: UserDataInput } {
-    const { publicKey } = ensureSshKey(defaultKeyDir());
-    const dataDisk = o.dataDisk ?? {
-        path: path.join(o.workDir, "data.qcow2"),
-        serial: fakeVolumeSerial(),
-        sizeGb: 8,
-    };
-    const input = harnessInput(o.role, {
-        sshPublicKey: publicKey,
-        dataVolumeSerial: dataDisk.serial,
-        sites: o.sites ?? (o.role === "web" ? TRIAL_SITES : TEST_SITES),
-    });
-    const vm = makeVm(
+    const keyDir = defaultKeyDir();
+    return roleVm(
         {
+            role: o.role,
             name: o.name,
-            hostname: input.hostname,
-            userData: renderUserData(input),
             privateIp: o.privateIp,
             workDir: o.workDir,
-            adminUser: input.adminUser,
-            dataDisk,
-            memoryMiB: MEMORY_MIB[o.role],
+            keyDir,
+            dataDisk: o.dataDisk,
             keepRoot: o.keepRoot,
+            input: { sites: o.sites ?? (o.role === "web" ? TRIAL_SITES : TEST_SITES) },
         },
-        defaultKeyDir(),
+        ensureSshKey(keyDir).publicKey,
     );
-    return { vm, input };
 }
 
 /** qemu processes on the machine, as `pgrep -c qemu-system` counts them (no procps needed). */
@@ -142,50 +132,6 @@ export async function bootHealthy(vm: Vm, base: BaseImage, role: RoleName): Prom
     return waitHealthy(vm, role, 10 * 60_000);
 }
 
-export interface RunResult {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-/** SSH into the guest with `stdin` fed to the command (how the program pushes day-2 scripts). */
-export function sshStdin(
-    vm: Vm,
-    command: string,
-    stdin: string,
-    timeoutMs = 600_000,
-): Promise<RunResult> {
-    const args = [
-        "-i",
-        vm.sshKey,
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "ConnectTimeout=15",
-        `${vm.adminUser}@${vm.spec.privateIp}`,
-        command,
-    ];
-    return new Promise((resolve) => {
-        const p = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-        p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        p.on("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code: code ?? 255, stdout, stderr });
-        });
-        p.stdin.end(stdin);
-    });
-}
-
 /** Runs a command in the guest; throws with its output on a non-zero exit. */
 export async function guest(vm: Vm, command: string, timeoutMs = 300_000): Promise<string> {
     const r = await vm.ssh(command, timeoutMs);
@@ -197,7 +143,7 @@ export async function guest(vm: Vm, command: string, timeoutMs = 300_000): Promi
 
 /** Pushes the role's day-2 script rendered for `input`, exactly as components/day2.ts does. */
 export async function pushDay2(vm: Vm, input: UserDataInput): Promise<string> {
-    const r = await sshStdin(vm, "sudo bash -s", renderDay2Script(input));
+    const r = await vm.sshStdin("sudo bash -s", renderDay2Script(input));
     if (r.code !== 0) throw new Error(`day-2 push exited ${r.code}: ${r.stderr}${r.stdout}`);
     return r.stdout;
 }
@@ -241,31 +187,41 @@ export async function waitForVhost(
     }
 }
 
-/** A command to qemu's human monitor (e.g. `block_resize data 12G`); returns its answer. */
-export function monitor(vm: Vm, command: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const sock = net.createConnection(path.join(vm.spec.workDir, "monitor.sock"));
-        let out = "";
-        sock.on("data", (d) => (out += d.toString()));
-        sock.on("connect", () => {
-            sock.write(command + "\n");
-            // The monitor answers then waits for more; give it a moment and hang up.
-            setTimeout(() => sock.end(), 1500);
-        });
-        sock.on("close", () => resolve(out));
-        sock.on("error", reject);
-    });
-}
-
 /** The page web-setup.sh writes for a new site (index.html with its first domain). */
 export const defaultPage = (domain: string): string => `${domain} is served by Ouvroir.`;
 
-interface BenchResult {
-    push: number;
-    rebuild: number;
+/**
+ * Starts a (rebuilt) VM and polls until `domain` serves its page; seconds from qemu's start
+ * (a real replacement also waits for the old instance's delete: the ratio is a floor).
+ */
+export async function startUntilVhost(
+    vm: Vm,
+    base: BaseImage,
+    ip: string,
+    domain: string,
+): Promise<number> {
+    await waitForQemuRoom();
+    await vm.start(base);
+    await waitForVhost(ip, domain, defaultPage(domain), BOOT_TIMEOUT_MS);
+    return (Date.now() - vm.startedAt) / 1000;
 }
 
-async function bench(base: BaseImage, runDir: string): Promise<BenchResult> {
+/** The benchmark's figure line (also printed by the data trials). */
+export const benchLine = (push: number, rebuild: number): string =>
+    `day-2 benchmark (web, TCG): push+reload ${push.toFixed(1)} s, ` +
+    `rebuild ${rebuild.toFixed(0)} s, rebuild/push ${(rebuild / push).toFixed(0)}×`;
+
+/** Keeps the figure line in the harness cache, dated; returns the file. */
+export function saveBenchLine(line: string): string {
+    const file = path.join(
+        VM_CACHE,
+        `bench-day2-${new Date().toISOString().replace(/[:.]/g, "-")}.txt`,
+    );
+    fs.writeFileSync(file, line + "\n");
+    return file;
+}
+
+async function bench(base: BaseImage, runDir: string): Promise<{ push: number; rebuild: number }> {
     const ip = TRIAL_IPS.bench;
     const dataDisk: DataDisk = {
         path: path.join(runDir, "data.qcow2"),
@@ -286,9 +242,8 @@ async function bench(base: BaseImage, runDir: string): Promise<BenchResult> {
     try {
         const healthy = await bootHealthy(first.vm, base, "web");
         console.log(`web VM healthy after ${healthy.toFixed(0)} s; pushing a new site`);
-        const changed = { ...first.input, sites: CHANGED_SITES };
         const t0 = Date.now();
-        await pushDay2(first.vm, changed);
+        await pushDay2(first.vm, { ...first.input, sites: CHANGED_SITES });
         await waitForVhost(ip, domain, defaultPage(domain), 5 * 60_000);
         push = (Date.now() - t0) / 1000;
         console.log(`(a) day-2 push + reload until ${domain} answers: ${push.toFixed(1)} s`);
@@ -296,9 +251,7 @@ async function bench(base: BaseImage, runDir: string): Promise<BenchResult> {
         await first.vm.powerOff();
     }
 
-    // (b) rebuild: a new instance on the same volume with the site in its user data. The clock
-    // starts once the old VM is gone (a real replacement also waits for the delete): the ratio
-    // is a floor.
+    // (b) rebuild: a new instance on the same volume with the site in its user data.
     const second = trialVm({
         role: "web",
         name: "bench-web-rebuilt",
@@ -308,11 +261,7 @@ async function bench(base: BaseImage, runDir: string): Promise<BenchResult> {
         sites: CHANGED_SITES,
     });
     try {
-        await waitForQemuRoom();
-        const t0 = Date.now();
-        await second.vm.start(base);
-        await waitForVhost(ip, domain, defaultPage(domain), BOOT_TIMEOUT_MS);
-        const rebuild = (Date.now() - t0) / 1000;
+        const rebuild = await startUntilVhost(second.vm, base, ip, domain);
         console.log(`(b) rebuild until ${domain} answers: ${rebuild.toFixed(1)} s`);
         return { push, rebuild };
     } finally {
@@ -326,16 +275,9 @@ async function main(): Promise<void> {
     fs.mkdirSync(runDir, { recursive: true });
     try {
         const r = await bench(base, runDir);
-        const line =
-            `day-2 benchmark (web, TCG): push+reload ${r.push.toFixed(1)} s, ` +
-            `rebuild ${r.rebuild.toFixed(1)} s, rebuild/push ${(r.rebuild / r.push).toFixed(0)}×`;
+        const line = benchLine(r.push, r.rebuild);
         console.log(line);
-        const file = path.join(
-            VM_CACHE,
-            `bench-day2-${new Date().toISOString().replace(/[:.]/g, "-")}.txt`,
-        );
-        fs.writeFileSync(file, line + "\n");
-        console.log(`(saved to ${file})`);
+        console.log(`(saved to ${saveBenchLine(line)})`);
     } finally {
         fs.rmSync(runDir, { recursive: true, force: true });
     }
