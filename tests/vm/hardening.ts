@@ -37,6 +37,8 @@ export interface HardeningAudit {
     readonly suggestions: readonly string[];
     /** `TEST-ID: text` of each Lynis warning. */
     readonly warnings: readonly string[];
+    /** Hardening points each Lynis test did not award, largest first: where to harden next. */
+    readonly lostPoints: readonly { test: string; lost: number; of: number }[];
     /** TCP listeners on addresses other than loopback. */
     readonly listeners: readonly Listener[];
     /** Those whose port the role does not declare. */
@@ -80,6 +82,30 @@ export function publicListeners(ss: string): Listener[] {
         out.push({ port: Number(local.slice(i + 1)), line: line.trim() });
     }
     return out;
+}
+
+/**
+ * Points each test did not award, from Lynis's log: its "Hardening: assigned … (a of b)" lines
+ * follow the "Performing test ID X" line of the test that scored them.
+ */
+export function lostPointsByTest(log: string): { test: string; lost: number; of: number }[] {
+    const byTest = new Map<string, { lost: number; of: number }>();
+    let test = "?";
+    for (const line of log.split("\n")) {
+        const id = /Performing test ID (\S+)/.exec(line);
+        if (id) test = id[1]!;
+        const hp = /Hardening: assigned .*\((\d+) of (\d+)\)/.exec(line);
+        if (hp) {
+            const t = byTest.get(test) ?? { lost: 0, of: 0 };
+            t.lost += Number(hp[2]) - Number(hp[1]);
+            t.of += Number(hp[2]);
+            byTest.set(test, t);
+        }
+    }
+    return [...byTest]
+        .map(([t, v]) => ({ test: t, ...v }))
+        .filter((t) => t.lost > 0)
+        .sort((a, b) => b.lost - a.lost);
 }
 
 /** Index, suggestions and warnings from Lynis's report file (`key=value` lines). */
@@ -166,9 +192,13 @@ async function run(vm: Vm, command: string, timeoutMs = 300_000): Promise<string
 }
 
 /** Runs Lynis in the guest; its index, suggestions and how long it took. */
-export async function runLynis(
-    vm: Vm,
-): Promise<{ index: number; suggestions: string[]; warnings: string[]; seconds: number }> {
+export async function runLynis(vm: Vm): Promise<{
+    index: number;
+    suggestions: string[];
+    warnings: string[];
+    lostPoints: { test: string; lost: number; of: number }[];
+    seconds: number;
+}> {
     const { path: tgz } = lynisTarball();
     const started = Date.now();
     await vm.copyIn(tgz, "/tmp/ouvroir-lynis.tar.gz");
@@ -184,10 +214,14 @@ export async function runLynis(
             `>${GUEST_DIR}/out.txt 2>&1' || true`,
         20 * 60_000,
     );
-    const report = await run(vm, `sudo cat ${GUEST_DIR}/report.dat`);
     const seconds = (Date.now() - started) / 1000;
+    const report = await run(vm, `sudo cat ${GUEST_DIR}/report.dat`);
+    const log = await run(
+        vm,
+        `sudo grep -E 'Performing test ID|Hardening: assigned' ${GUEST_DIR}/lynis.log`,
+    );
     if (!process.env.OUVROIR_VM_KEEP) await vm.ssh(`sudo rm -rf ${GUEST_DIR}`);
-    return { ...parseLynisReport(report), seconds };
+    return { ...parseLynisReport(report), lostPoints: lostPointsByTest(log), seconds };
 }
 
 /** The whole audit of a booted, healthy role guest (about a minute or two under TCG). */
@@ -229,6 +263,7 @@ export async function auditHardening(vm: Vm, role: RoleName): Promise<HardeningA
         auditSeconds: lynis.seconds,
         suggestions: lynis.suggestions,
         warnings: lynis.warnings,
+        lostPoints: lynis.lostPoints,
         listeners,
         undeclared,
         sshd,
@@ -263,6 +298,8 @@ export function hardeningFigure(a: HardeningAudit): string {
 export function hardeningReport(a: HardeningAudit): string {
     return [
         hardeningFigure(a),
+        "  points not awarded: " +
+            a.lostPoints.map((t) => `${t.test} ${t.lost}/${t.of}`).join(", "),
         ...a.warnings.map((w) => `  ! ${w}`),
         ...a.suggestions.map((s) => `  - ${s}`),
     ].join("\n");
