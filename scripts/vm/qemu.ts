@@ -29,13 +29,19 @@ export const BRIDGE = "ouvbr0";
 /** Not the stacks' default 10.20.0.0/24: a local OpenStack on this machine may route that one. */
 export const PRIVATE_CIDR = "10.209.0.0/24";
 export const HOST_PRIVATE_IP = "10.209.0.1";
-/** Fixed private IPs per role, so the web server's upstreams are known before any VM boots. */
+/**
+ * Fixed private IPs per role, so the web server's upstreams are known before any VM boots.
+ * `OUVROIR_VM_IP_OFFSET=40` moves them all (.50–.54): a test run beside `npm run local`,
+ * which holds the default ones on this shared machine.
+ */
+const ipOffset = Number(process.env.OUVROIR_VM_IP_OFFSET ?? "0");
+const privateIp = (last: number): string => `10.209.0.${(last + ipOffset).toString()}`;
 export const PRIVATE_IPS = {
-    web: "10.209.0.10",
-    xmldb: "10.209.0.11",
-    iiif: "10.209.0.12",
-    app: "10.209.0.13",
-    sandbox: "10.209.0.14",
+    web: privateIp(10),
+    xmldb: privateIp(11),
+    iiif: privateIp(12),
+    app: privateIp(13),
+    sandbox: privateIp(14),
 } as const;
 
 export interface DataDisk {
