@@ -268,3 +268,18 @@ describe("validateBackupSettings", () => {
         ).toBe("s3:http://10.209.0.1:9000/ouvroir-backups/vmtest-app-1");
     });
 });
+
+describe("docs/backup.md", () => {
+    it("keeps the restore commands that the VM test runs verbatim after its marker", () => {
+        const text = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "backup.md"), "utf8");
+        const marker = "<!-- restore commands: run verbatim by tests/vm/backup.test.ts -->";
+        const at = text.indexOf(marker);
+        expect(at).toBeGreaterThan(0);
+        const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at))?.[1] ?? "";
+        const commands = block
+            .split("\n")
+            .map((l) => l.replace(/\s+#.*$/, "").trim())
+            .filter((l) => l.length > 0);
+        expect(commands).toEqual(["sudo ouvroir-backup snapshots", "sudo ouvroir-restore"]);
+    });
+});
