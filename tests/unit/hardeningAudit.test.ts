@@ -1,0 +1,90 @@
+// Pure: how the hardening audit reads ss, Lynis's report and log. Does not prove any guest is hardened (tests/vm does).
+import {
+    declaredPorts,
+    hardeningFailures,
+    HardeningAudit,
+    lostPointsByTest,
+    parseLynisReport,
+    publicListeners,
+    SSHD_REQUIRED,
+} from "../../tests/vm/hardening";
+
+describe("hardening audit parsers", () => {
+    it("keeps only listeners on non-loopback addresses", () => {
+        const ss = [
+            'LISTEN 0 511 0.0.0.0:443 0.0.0.0:* users:(("nginx",pid=1,fd=6))',
+            'LISTEN 0 128 127.0.0.1:9000 0.0.0.0:* users:(("php-fpm",pid=2,fd=6))',
+            'LISTEN 0 128 [::1]:25 [::]:* users:(("exim",pid=3,fd=6))',
+            'LISTEN 0 128 [::]:22 [::]:* users:(("sshd",pid=4,fd=4))',
+            'LISTEN 0 128 10.209.0.12%priv0:8182 0.0.0.0:* users:(("iipsrv",pid=5,fd=4))',
+            "",
+        ].join("\n");
+        expect(publicListeners(ss).map((l) => l.port)).toEqual([443, 22, 8182]);
+    });
+
+    it("expands declared port ranges", () => {
+        const app = declaredPorts("app");
+        expect(app.has(22) && app.has(8000) && app.has(8099) && !app.has(8100)).toBe(true);
+        expect([...declaredPorts("iiif")].sort()).toEqual([22, 8182]);
+    });
+
+    it("reads the index, suggestions and warnings of Lynis's report", () => {
+        const r = parseLynisReport(
+            "hardening_index=71\n" +
+                "suggestion[]=SSH-7408|Consider hardening SSH configuration|AllowTcpForwarding|-|\n" +
+                "warning[]=PKGS-7392|Found one or more vulnerable packages.|-|-|\n",
+        );
+        expect(r).toEqual({
+            index: 71,
+            suggestions: ["SSH-7408: Consider hardening SSH configuration"],
+            warnings: ["PKGS-7392: Found one or more vulnerable packages."],
+        });
+    });
+
+    it("attributes points not awarded to the test that scored them", () => {
+        const log = [
+            "2026-11-22 06:27:10 Performing test ID KRNL-6000 (Check sysctl key pairs)",
+            "2026-11-22 06:27:10 Hardening: assigned partial number of hardening points (0 of 1). Currently having 0 points (out of 1)",
+            "2026-11-22 06:27:10 Hardening: assigned maximum number of hardening points for this item (1). Currently having 1 points (out of 2)",
+            "2026-11-22 06:27:11 Hardening: assigned partial number of hardening points (0 of 1). Currently having 1 points (out of 3)",
+            "2026-11-22 06:27:12 Performing test ID USB-3000 (Check for presence of USBGuard)",
+            "2026-11-22 06:27:12 Hardening: assigned partial number of hardening points (0 of 8). Currently having 1 points (out of 11)",
+        ].join("\n");
+        expect(lostPointsByTest(log)).toEqual([
+            { test: "USB-3000", lost: 8, of: 8 },
+            { test: "KRNL-6000", lost: 2, of: 2 },
+        ]);
+    });
+
+    it("lists every shortfall of an audit", () => {
+        const audit: HardeningAudit = {
+            role: "web",
+            lynis: 74,
+            lynisVersion: "3.0.8-1.1",
+            auditSeconds: 60,
+            suggestions: [],
+            warnings: [],
+            lostPoints: [],
+            listeners: [],
+            undeclared: ["LISTEN 0 5 0.0.0.0:8080 0.0.0.0:*"],
+            sshd: { ...SSHD_REQUIRED, permitrootlogin: "prohibit-password" },
+            unattendedUpgrades: true,
+            fail2ban: false,
+        };
+        expect(hardeningFailures(audit)).toEqual([
+            "lynis web=74 < 75",
+            "undeclared listener: LISTEN 0 5 0.0.0.0:8080 0.0.0.0:*",
+            "sshd permitrootlogin prohibit-password, want no",
+            "fail2ban not active with its sshd jail",
+        ]);
+        expect(
+            hardeningFailures({
+                ...audit,
+                lynis: 75,
+                undeclared: [],
+                sshd: SSHD_REQUIRED,
+                fail2ban: true,
+            }),
+        ).toEqual([]);
+    });
+});
