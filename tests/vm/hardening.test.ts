@@ -10,7 +10,8 @@ import * as path from "path";
 import { RoleName, ROLE_NAMES } from "../../components/roles";
 import { TEST_SITES } from "../../scripts/vm/inputs";
 import { BaseImage, ensureBaseImage, Vm, VM_CACHE } from "../../scripts/vm/qemu";
-import { BOOT_TIMEOUT_MS, bootHealthy, TRIAL_IPS, trialVm } from "../../scripts/bench-day2";
+import { waitHealthy } from "../../scripts/vm/roleVm";
+import { BOOT_TIMEOUT_MS, TRIAL_IPS, trialVm } from "../../scripts/bench-day2";
 import {
     auditHardening,
     hardeningFailures,
@@ -59,7 +60,10 @@ describe.each(ROLES_UNDER_TEST)("%s guest", (role) => {
             // The whole web server, PHP included: Lynis audits what production runs.
             sites: TEST_SITES,
         }).vm;
-        boot = await bootHealthy(vm, base, role);
+        // The harness's slot lock, as roles.test.ts: at most OUVROIR_VM_SLOTS guests at once.
+        await vm.start(base, 60 * 60_000);
+        await vm.waitCloudInit(BOOT_TIMEOUT_MS);
+        boot = await waitHealthy(vm, role, 10 * 60_000);
         const audit = await auditHardening(vm, role);
         figures.push(`${hardeningFigure(audit)}; healthy after ${boot.toFixed(0)} s`);
         console.log(hardeningReport(audit));
