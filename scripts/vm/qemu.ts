@@ -493,6 +493,9 @@ export class Vm {
         await new Promise<void>((resolve) => {
             const sock = net.createConnection(path.join(this.spec.workDir, "monitor.sock"));
             sock.on("connect", () => sock.end("system_powerdown\n"));
+            // Consume the monitor's greeting: an unread socket never emits "end" nor "close",
+            // and this promise would leave Node with nothing to wait on (a silent exit 0).
+            sock.resume();
             sock.on("close", () => resolve());
             sock.on("error", () => resolve());
         });
