@@ -128,8 +128,11 @@ async function bench(
         runRole(role, vm, base, row, out),
         runFloor(floor, packages, base, row, out),
     ]);
+    // Under other jobs' VMs the two may not get slots at once: say how far apart they started.
+    const gap = Math.abs(vm.startedAt - floor.startedAt) / 1000;
     console.log(
-        `bench: ${role}: healthy ${row.healthy?.toFixed(0) ?? "-"} s, floor ${row.floor?.toFixed(0) ?? "-"} s` +
+        `bench: ${role}: healthy ${row.healthy?.toFixed(0) ?? "-"} s, floor ${row.floor?.toFixed(0) ?? "-"} s, ` +
+            `started ${gap.toFixed(0)} s apart` +
             (row.error ? ` (${row.error})` : ""),
     );
     return row;
