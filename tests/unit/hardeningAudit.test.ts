@@ -4,6 +4,7 @@ import {
     hardeningFailures,
     HardeningAudit,
     lostPointsByTest,
+    slowestTests,
     parseLynisReport,
     publicListeners,
     SSHD_REQUIRED,
@@ -56,6 +57,20 @@ describe("hardening audit parsers", () => {
         ]);
     });
 
+    it("times each test from its stamped start line", () => {
+        const log = [
+            "1000 Performing test ID DEB-0001 (Check for system binaries)",
+            "Binary: /bin/ls",
+            "1030 Performing test ID DEB-0280 (Checking if libpam-tmpdir is installed)",
+            "1031 Performing test ID BOOT-5104 (Determine service manager)",
+            "1071 Performing test ID BOOT-5108 (Check Syslinux as bootloader)",
+        ].join("\n");
+        expect(slowestTests(log, 2)).toEqual([
+            { test: "BOOT-5104", seconds: 40 },
+            { test: "DEB-0001", seconds: 30 },
+        ]);
+    });
+
     it("lists every shortfall of an audit", () => {
         const audit: HardeningAudit = {
             role: "web",
@@ -65,6 +80,7 @@ describe("hardening audit parsers", () => {
             suggestions: [],
             warnings: [],
             lostPoints: [],
+            slowest: [],
             listeners: [],
             undeclared: ["LISTEN 0 5 0.0.0.0:8080 0.0.0.0:*"],
             sshd: { ...SSHD_REQUIRED, permitrootlogin: "prohibit-password" },

@@ -39,6 +39,8 @@ export interface HardeningAudit {
     readonly warnings: readonly string[];
     /** Hardening points each Lynis test did not award, largest first: where to harden next. */
     readonly lostPoints: readonly { test: string; lost: number; of: number }[];
+    /** Lynis's slowest tests in this guest: where the audit's time goes. */
+    readonly slowest: readonly { test: string; seconds: number }[];
     /** TCP listeners on addresses other than loopback. */
     readonly listeners: readonly Listener[];
     /** Those whose port the role does not declare. */
@@ -108,6 +110,19 @@ export function lostPointsByTest(log: string): { test: string; lost: number; of:
         .sort((a, b) => b.lost - a.lost);
 }
 
+/** Seconds each test took (from the epoch stamps of its "Performing test ID" line), slowest first. */
+export function slowestTests(log: string, n = 8): { test: string; seconds: number }[] {
+    const starts = [...log.matchAll(/^(\d+) Performing test ID (\S+)/gm)].map((m) => ({
+        t: Number(m[1]),
+        test: m[2]!,
+    }));
+    return starts
+        .slice(0, -1)
+        .map((s, i) => ({ test: s.test, seconds: starts[i + 1]!.t - s.t }))
+        .sort((a, b) => b.seconds - a.seconds)
+        .slice(0, n);
+}
+
 /** Index, suggestions and warnings from Lynis's report file (`key=value` lines). */
 export function parseLynisReport(report: string): {
     index: number;
@@ -142,6 +157,12 @@ const LYNIS_SPEEDUPS: readonly (readonly [string, string, string])[] = [
         'echo "====" >> ${LOGFILE}',
     ],
     ["plugins/plugin_debian_phase1", "N=`expr ${N} + 1`", "N=$((N + 1))"],
+    // One date per test (about 260) keeps each test's duration: the slow ones are reported.
+    [
+        "include/functions",
+        'LogText "Performing test ID ${TEST_NO} (${TEST_DESCRIPTION})"',
+        'LogText "$(date +%s) Performing test ID ${TEST_NO} (${TEST_DESCRIPTION})"',
+    ],
 ];
 
 let tarball: { path: string; version: string } | undefined;
@@ -176,7 +197,7 @@ export function lynisTarball(): { path: string; version: string } {
         status = query();
     }
     const version = status.split(" ").pop() ?? "unknown";
-    const out = path.join(VM_CACHE, `lynis-${version}-ouvroir1.tar.gz`);
+    const out = path.join(VM_CACHE, `lynis-${version}-ouvroir2.tar.gz`);
     if (!fs.existsSync(out)) {
         const stage = fs.mkdtempSync(path.join(VM_CACHE, "lynis-stage-"));
         try {
@@ -232,6 +253,7 @@ export async function runLynis(vm: Vm): Promise<{
     suggestions: string[];
     warnings: string[];
     lostPoints: { test: string; lost: number; of: number }[];
+    slowest: { test: string; seconds: number }[];
     seconds: number;
 }> {
     const { path: tgz } = lynisTarball();
@@ -256,7 +278,12 @@ export async function runLynis(vm: Vm): Promise<{
         `sudo grep -E 'Performing test ID|Hardening: assigned' ${GUEST_DIR}/lynis.log`,
     );
     if (!process.env.OUVROIR_VM_KEEP) await vm.ssh(`sudo rm -rf ${GUEST_DIR}`);
-    return { ...parseLynisReport(report), lostPoints: lostPointsByTest(log), seconds };
+    return {
+        ...parseLynisReport(report),
+        lostPoints: lostPointsByTest(log),
+        slowest: slowestTests(log),
+        seconds,
+    };
 }
 
 /** The whole audit of a booted, healthy role guest (about a minute or two under TCG). */
@@ -299,6 +326,7 @@ export async function auditHardening(vm: Vm, role: RoleName): Promise<HardeningA
         suggestions: lynis.suggestions,
         warnings: lynis.warnings,
         lostPoints: lynis.lostPoints,
+        slowest: lynis.slowest,
         listeners,
         undeclared,
         sshd,
@@ -335,6 +363,7 @@ export function hardeningReport(a: HardeningAudit): string {
         hardeningFigure(a),
         "  points not awarded: " +
             a.lostPoints.map((t) => `${t.test} ${t.lost}/${t.of}`).join(", "),
+        "  slowest tests: " + a.slowest.map((t) => `${t.test} ${t.seconds} s`).join(", "),
         ...a.warnings.map((w) => `  ! ${w}`),
         ...a.suggestions.map((s) => `  - ${s}`),
     ].join("\n");
