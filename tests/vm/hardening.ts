@@ -37,7 +37,7 @@ export interface HardeningAudit {
     readonly suggestions: readonly string[];
     /** `TEST-ID: text` of each Lynis warning. */
     readonly warnings: readonly string[];
-    /** Hardening points each Lynis test did not award, largest first: where to harden next. */
+    /** Points each Lynis test did not award, of those it could, largest loss first. */
     readonly lostPoints: readonly { test: string; lost: number; of: number }[];
     /** Lynis's slowest tests in this guest: where the audit's time goes. */
     readonly slowest: readonly { test: string; seconds: number }[];
@@ -96,7 +96,10 @@ export function lostPointsByTest(log: string): { test: string; lost: number; of:
     for (const line of log.split("\n")) {
         const id = /Performing test ID (\S+)/.exec(line);
         if (id) test = id[1]!;
-        const hp = /Hardening: assigned .*\((\d+) of (\d+)\)/.exec(line);
+        // "partial … (a of b)" or "maximum … for this item (b)".
+        const hp =
+            /Hardening: assigned partial .*\((\d+) of (\d+)\)/.exec(line) ??
+            /Hardening: assigned maximum .*item \(((\d+))\)/.exec(line);
         if (hp) {
             const t = byTest.get(test) ?? { lost: 0, of: 0 };
             t.lost += Number(hp[2]) - Number(hp[1]);
