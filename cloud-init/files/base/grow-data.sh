@@ -13,8 +13,10 @@ if ! findmnt -rn -S "$dev" >/dev/null; then
     exit 0
 fi
 device_bytes="$(blockdev --getsize64 "$dev")"
-fs_bytes="$(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '
-    /^Block count/ { n = $2 } /^Block size/ { s = $2 } END { printf "%d", n * s }')"
+# The product in bash (64-bit): mawk's printf "%d" stops at 2^31 - 1.
+read -r blocks block_size < <(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '
+    /^Block count/ { n = $2 + 0 } /^Block size/ { s = $2 + 0 } END { print n, s }')
+fs_bytes=$((blocks * block_size))
 if (( device_bytes <= fs_bytes )); then
     echo "ouvroir-grow-data: $dev already fills its device ($fs_bytes bytes)"
     exit 0
