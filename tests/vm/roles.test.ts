@@ -20,6 +20,7 @@ import {
     VM_CACHE,
 } from "../../scripts/vm/qemu";
 import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+import { auditHardening, hardeningFailures, hardeningReport, LYNIS_GOAL } from "./hardening";
 
 const execFileP = promisify(execFile);
 
@@ -70,6 +71,23 @@ function vmOf(role: RoleName): Vm {
 }
 
 /** Runs a check; a failure carries the guests' cloud-init logs. */
+/**
+ * The hardening audit (tests/vm/hardening.ts) on the guest already booted for the role's
+ * checks: Lynis's index ≥ the goal, only declared ports listening, sshd keys only and no root,
+ * unattended upgrades, fail2ban with its sshd jail. Figures in the run's summary.
+ */
+const hardening: string[] = [];
+function itIsHardened(role: RoleName): void {
+    it("is hardened: Lynis index, declared ports only, sshd, upgrades, fail2ban", async () => {
+        const vm = vmOf(role);
+        await check([role], async () => {
+            const audit = await auditHardening(vm, role);
+            hardening.push(hardeningReport(audit));
+            expect(hardeningFailures(audit)).toEqual([]);
+        });
+    });
+}
+
 async function check(roles: RoleName[], fn: () => Promise<void>): Promise<void> {
     try {
         await fn();
@@ -189,6 +207,8 @@ afterAll(async () => {
             "VM figures (seconds from qemu start; two guests share two cores)",
             "role     cloud-init  healthy",
             ...rows,
+            `Hardening (Lynis hardening index, goal ≥ ${LYNIS_GOAL}):`,
+            ...hardening,
         ].join("\n"),
     );
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
@@ -241,6 +261,7 @@ describeRole("web")("web server", () => {
             expect(s.headers["x-content-type-options"]).toBe("nosniff");
         });
     });
+    itIsHardened("web");
 });
 
 describeRole("xmldb")("XML database", () => {
@@ -269,6 +290,8 @@ describeRole("xmldb")("XML database", () => {
             expect(anonymous.status).toBe(401);
         });
     });
+
+    itIsHardened("xmldb");
 
     afterAll(() => stop("xmldb"));
 });
@@ -314,6 +337,8 @@ describeRole("iiif")("IIIF server", () => {
         });
     });
 
+    itIsHardened("iiif");
+
     afterAll(() => stop("iiif"));
 });
 
@@ -351,6 +376,8 @@ describeRole("app")("app server", () => {
             expect(JSON.parse(node.body.toString())).toMatchObject({ app: "hello-node" });
         });
     });
+
+    itIsHardened("app");
 
     afterAll(() => stop("app"));
 });
@@ -440,6 +467,8 @@ describeRole("sandbox")("sandbox host", () => {
             expect(cgroup).toContain(`/user.slice/user-${uid}.slice/`);
         });
     });
+
+    itIsHardened("sandbox");
 
     afterAll(() => stop("sandbox"));
 });
