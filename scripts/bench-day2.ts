@@ -113,7 +113,10 @@ function qemuCount(): number {
  * Waits until fewer than `max` qemu processes run on the machine (other sessions boot VMs
  * outside the harness's slot lock too), then a little more so two waiters do not both start.
  */
-export async function waitForQemuRoom(max = 2, timeoutMs = 60 * 60_000): Promise<void> {
+export async function waitForQemuRoom(
+    max = Number(process.env.OUVROIR_VM_SLOTS ?? "2"),
+    timeoutMs = 60 * 60_000,
+): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let said = false; ; said = true) {
         if (qemuCount() < max) return;
