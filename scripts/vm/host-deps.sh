@@ -25,6 +25,8 @@ for cmd in "${!need[@]}"; do
 done
 # The sandbox test ships a container image made from this static busybox.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+# The hardening audit copies the host's Lynis (a shell script) into each guest.
+dpkg -s lynis >/dev/null 2>&1 || missing+=(lynis)
 # The debian-archive keyring verifies what debootstrap downloads.
 [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
 
