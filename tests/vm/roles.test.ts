@@ -77,15 +77,23 @@ function vmOf(role: RoleName): Vm {
  * unattended upgrades, fail2ban with its sshd jail. Figures in the run's summary.
  */
 const hardening: string[] = [];
+/**
+ * Lynis takes 10 min or more per guest under TCG (thousands of forks): `OUVROIR_VM_AUDIT_ROLES`
+ * narrows the audited roles (CI: the web server, the bastion and only public guest).
+ */
+const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).split(",");
 function itIsHardened(role: RoleName): void {
-    it("is hardened: Lynis index, declared ports only, sshd, upgrades, fail2ban", async () => {
-        const vm = vmOf(role);
-        await check([role], async () => {
-            const audit = await auditHardening(vm, role);
-            hardening.push(hardeningReport(audit));
-            expect(hardeningFailures(audit)).toEqual([]);
-        });
-    });
+    (AUDITED.includes(role) ? it : it.skip)(
+        "is hardened: Lynis index, declared ports only, sshd, upgrades, fail2ban",
+        async () => {
+            const vm = vmOf(role);
+            await check([role], async () => {
+                const audit = await auditHardening(vm, role);
+                hardening.push(hardeningReport(audit));
+                expect(hardeningFailures(audit)).toEqual([]);
+            });
+        },
+    );
 }
 
 async function check(roles: RoleName[], fn: () => Promise<void>): Promise<void> {
