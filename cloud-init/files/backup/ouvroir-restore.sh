@@ -31,6 +31,18 @@ fi
 trap 'log "restore FAILED: ${units[*]:-no service} left stopped; fix the cause and run ouvroir-restore again"' ERR
 
 log "restoring snapshot $snapshot of $BACKUP_HOST into $BACKUP_DATA_DIR"
+# restic 0.14 (Debian 12) does not replace an existing symlink ("file exists"), and a rebuilt
+# VM's setup has already made some (an app's venv): remove those the snapshot brings back.
+# cloud-init's python3 is on every VM.
+restic ls --json --host "$BACKUP_HOST" "$snapshot" | python3 -c '
+import json, os, sys
+root = sys.argv[1].rstrip("/") + "/"
+for line in sys.stdin:
+    node = json.loads(line)
+    path = node.get("path", "")
+    if node.get("type") == "symlink" and path.startswith(root) and os.path.islink(path):
+        os.unlink(path)
+' "$BACKUP_DATA_DIR"
 restic restore "$snapshot" --host "$BACKUP_HOST" --target / --include "$BACKUP_DATA_DIR"
 
 remap_owners
