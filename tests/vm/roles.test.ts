@@ -70,18 +70,17 @@ function vmOf(role: RoleName): Vm {
     return vm;
 }
 
-/** Runs a check; a failure carries the guests' cloud-init logs. */
+const hardening: string[] = [];
+/**
+ * Lynis takes 10 min or more per guest under TCG (thousands of forks): `OUVROIR_VM_AUDIT_ROLES`
+ * narrows the audited roles (CI sets it empty: the audit does not fit its time budget).
+ */
+const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).split(",");
 /**
  * The hardening audit (tests/vm/hardening.ts) on the guest already booted for the role's
  * checks: Lynis's index ≥ the goal, only declared ports listening, sshd keys only and no root,
  * unattended upgrades, fail2ban with its sshd jail. Figures in the run's summary.
  */
-const hardening: string[] = [];
-/**
- * Lynis takes 10 min or more per guest under TCG (thousands of forks): `OUVROIR_VM_AUDIT_ROLES`
- * narrows the audited roles (CI: the web server, the bastion and only public guest).
- */
-const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).split(",");
 function itIsHardened(role: RoleName): void {
     (AUDITED.includes(role) ? it : it.skip)(
         "is hardened: Lynis index, declared ports only, sshd, upgrades, fail2ban",
@@ -96,6 +95,7 @@ function itIsHardened(role: RoleName): void {
     );
 }
 
+/** Runs a check; a failure carries the guests' cloud-init logs. */
 async function check(roles: RoleName[], fn: () => Promise<void>): Promise<void> {
     try {
         await fn();
