@@ -62,5 +62,9 @@ fi
 systemctl daemon-reload
 for app in "$data"/apps/*/; do
     name="$(basename "$app")"
-    [[ -x "$app/run" ]] && systemctl enable --now "ouvroir-app@$name.service"
+    # Only directories with a run script are apps (data kept beside them is not): an if, not
+    # `[[ ]] &&`, whose false test on the last directory would be the script's exit status.
+    if [[ -x "$app/run" ]]; then
+        systemctl enable --now "ouvroir-app@$name.service"
+    fi
 done
