@@ -102,12 +102,34 @@ describe("renderUserData invariants", () => {
             expect(file(doc, "/etc/udev/rules.d/90-ouvroir-grow-data.rules").content).toMatch(
                 /ACTION=="change".*ENV\{RESIZE\}=="1"/,
             );
-            expect(doc["runcmd"]).toContainEqual([
-                "systemctl",
-                "enable",
-                "--now",
-                "ouvroir-grow-data.service",
-            ]);
+            const runcmd = doc["runcmd"] as string[][];
+            const at = (cmd: string[]): number =>
+                runcmd.findIndex((c) => JSON.stringify(c) === JSON.stringify(cmd));
+            const enable = at(["systemctl", "enable", "--no-reload", "ouvroir-grow-data.service"]);
+            const start = at(["systemctl", "start", "ouvroir-grow-data.service"]);
+            expect(enable).toBeGreaterThan(-1);
+            expect(start).toBeGreaterThan(enable);
+        },
+    );
+
+    it.each(cases)(
+        "%s (%s): one daemon-reload, first; no enable reloads systemd again",
+        (role, source) => {
+            const runcmd = parse({ ...exampleInput(role), packageSource: source })[
+                "runcmd"
+            ] as string[][];
+            const reloads = runcmd.filter((c) => c.join(" ") === "systemctl daemon-reload");
+            expect(reloads).toHaveLength(1);
+            expect(runcmd[0]).toEqual(["systemctl", "daemon-reload"]);
+            for (const c of runcmd.filter((c) => c[0] === "systemctl" && c[1] === "enable")) {
+                expect(c).toContain("--no-reload");
+            }
+            // The role scripts enable through ouvroir-enable (no reload, nothing done twice).
+            const doc = parse({ ...exampleInput(role), packageSource: source });
+            for (const f of files(doc).filter((f) => f.content?.startsWith("#!"))) {
+                const reloading = /^[^#\n]*systemctl enable (?!--no-reload)/m.test(f.content);
+                expect([f.path, reloading]).toEqual([f.path, false]);
+            }
         },
     );
 

@@ -17,7 +17,7 @@ if [[ "$engine" == "mariadb" ]]; then
 datadir = $data/mysql
 bind-address = 0.0.0.0
 CNF
-    systemctl enable mariadb.service
+    /usr/local/sbin/ouvroir-enable mariadb.service
     systemctl start mariadb.service
     mariadb -e "SELECT 1" >/dev/null
 else
@@ -34,7 +34,7 @@ listen_addresses = '*'
 CONF
     hba="/etc/postgresql/$ver/main/pg_hba.conf"
     grep -q "ouvroir" "$hba" || printf '# ouvroir\nhost all all %s scram-sha-256\n' "$cidr" >>"$hba"
-    systemctl enable postgresql.service
+    /usr/local/sbin/ouvroir-enable postgresql.service
     systemctl start postgresql.service
     runuser -u postgres -- psql -tAc "SELECT 1" >/dev/null
 fi
@@ -59,12 +59,14 @@ if [[ ! -d "$data/apps/hello-node" ]]; then
     echo "PORT=8002" >"$data/apps/hello-node/app.env"
     chmod 0755 "$data/apps/hello-node/run"
 fi
-systemctl daemon-reload
+apps=()
 for app in "$data"/apps/*/; do
-    name="$(basename "$app")"
-    # Only directories with a run script are apps (data kept beside them is not): an if, not
-    # `[[ ]] &&`, whose false test on the last directory would be the script's exit status.
+    # Only directories with a run script are apps (data kept beside them is not).
     if [[ -x "$app/run" ]]; then
-        systemctl enable --now "ouvroir-app@$name.service"
+        apps+=("ouvroir-app@$(basename "$app").service")
     fi
 done
+if [[ ${#apps[@]} -gt 0 ]]; then
+    /usr/local/sbin/ouvroir-enable "${apps[@]}"
+    systemctl start "${apps[@]}"
+fi

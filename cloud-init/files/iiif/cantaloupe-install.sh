@@ -19,6 +19,5 @@ if ! id cantaloupe >/dev/null 2>&1; then
     useradd --system --home-dir /opt/cantaloupe --shell /usr/sbin/nologin cantaloupe
 fi
 install -d -o cantaloupe -g cantaloupe -m 0755 "{{dataMount}}/iiif/cache"
-systemctl daemon-reload
-systemctl enable cantaloupe.service
+/usr/local/sbin/ouvroir-enable cantaloupe.service
 systemctl restart cantaloupe.service

@@ -6,7 +6,7 @@ if [[ -x /usr/local/sbin/ouvroir-cantaloupe-install ]]; then
     /usr/local/sbin/ouvroir-cantaloupe-install
 else
     install -d -o www-data -g www-data /run/lighttpd /var/log/lighttpd
-    systemctl enable lighttpd.service
+    /usr/local/sbin/ouvroir-enable lighttpd.service
     systemctl restart lighttpd.service
 fi
 for _ in $(seq 1 90); do

@@ -29,5 +29,5 @@ for conf in /etc/nginx/sites-available/*.conf; do
     ln -sfn "$conf" "/etc/nginx/sites-enabled/$(basename "$conf")"
 done
 nginx -t
-systemctl enable nginx.service
+/usr/local/sbin/ouvroir-enable nginx.service
 systemctl reload-or-restart nginx.service

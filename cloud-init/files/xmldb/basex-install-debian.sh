@@ -20,4 +20,4 @@ BASEX_ARGS=-p1984
 BASEX_WEBPATH=/opt/basex/webapp
 BASEX_HEAP=1g
 ENV
-systemctl enable basex-rest-gateway.service
+/usr/local/sbin/ouvroir-enable basex-rest-gateway.service

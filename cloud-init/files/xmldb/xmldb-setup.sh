@@ -6,8 +6,7 @@ if ! id basex >/dev/null 2>&1; then
 fi
 install -d -o basex -g basex -m 0750 "{{dataMount}}/basex" "{{dataMount}}/basex/data" "{{dataMount}}/basex/repo"
 /usr/local/sbin/ouvroir-basex-install
-systemctl daemon-reload
-systemctl enable basex.service
+/usr/local/sbin/ouvroir-enable basex.service
 systemctl restart basex.service
 if systemctl is-enabled --quiet basex-rest-gateway.service 2>/dev/null; then
     systemctl restart basex-rest-gateway.service
