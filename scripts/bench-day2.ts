@@ -95,41 +95,8 @@ export function trialVm(o: TrialVmOptions): { vm: Vm; input: UserDataInput } {
     );
 }
 
-/** qemu processes on the machine, as `pgrep -c qemu-system` counts them (no procps needed). */
-function qemuCount(): number {
-    let n = 0;
-    for (const pid of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(pid)) continue;
-        try {
-            if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("qemu-system")) n++;
-        } catch {
-            // The process ended while we looked.
-        }
-    }
-    return n;
-}
-
-/**
- * Waits until fewer than `max` qemu processes run on the machine (other sessions boot VMs
- * outside the harness's slot lock too), then a little more so two waiters do not both start.
- */
-export async function waitForQemuRoom(
-    max = Number(process.env.OUVROIR_VM_SLOTS ?? "2"),
-    timeoutMs = 60 * 60_000,
-): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let said = false; ; said = true) {
-        if (qemuCount() < max) return;
-        if (Date.now() > deadline)
-            throw new Error(`still ${max} qemu VMs after ${timeoutMs / 1000} s`);
-        if (!said) process.stderr.write(`waiting: ${max} qemu VMs already run on this machine\n`);
-        await sleep(15_000 + Math.random() * 5000);
-    }
-}
-
 /** Starts a VM and waits for cloud-init and the role's health check; seconds to healthy. */
 export async function bootHealthy(vm: Vm, base: BaseImage, role: RoleName): Promise<number> {
-    await waitForQemuRoom();
     await vm.start(base);
     await vm.waitCloudInit(BOOT_TIMEOUT_MS);
     return waitHealthy(vm, role, 10 * 60_000);
@@ -203,7 +170,6 @@ export async function startUntilVhost(
     ip: string,
     domain: string,
 ): Promise<number> {
-    await waitForQemuRoom();
     await vm.start(base);
     await waitForVhost(ip, domain, defaultPage(domain), BOOT_TIMEOUT_MS);
     return (Date.now() - vm.startedAt) / 1000;

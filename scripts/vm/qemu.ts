@@ -23,6 +23,12 @@ export const VM_CACHE = process.env.OUVROIR_VM_CACHE ?? "/var/cache/ouvroir/vm";
 const SLOT_DIR = "/run/ouvroir-vm";
 /** Read at each start: `npm run local` may raise it for its own process. */
 const slots = (): number => Number(process.env.OUVROIR_VM_SLOTS ?? "2");
+/**
+ * The first slot this process may take (default 0). A run beside another one's slots sets it to
+ * their count (CI: the trials take slot 2 only, the backup slot 3 only), so it never takes a slot
+ * the other frees for a moment between two of its VMs.
+ */
+const slotFrom = (): number => Number(process.env.OUVROIR_VM_SLOT_FROM ?? "0");
 
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
@@ -293,7 +299,7 @@ export class Vm {
         fs.writeFileSync(this.serialLog, "");
         const deadline = Date.now() + slotTimeoutMs;
         for (let waited = false; ; waited = true) {
-            for (let slot = 0; slot < slots(); slot++) {
+            for (let slot = slotFrom(); slot < slots(); slot++) {
                 if (await this.tryStart(slot, base, root, seed)) return;
             }
             if (Date.now() > deadline)

@@ -2,6 +2,7 @@
 import {
     declaredPorts,
     hardeningFailures,
+    hardeningReport,
     HardeningAudit,
     lostPointsByTest,
     slowestTests,
@@ -102,5 +103,27 @@ describe("hardening audit parsers", () => {
                 fail2ban: true,
             }),
         ).toEqual([]);
+    });
+
+    it("judges the other checks when Lynis was not run, and says it was not", () => {
+        const audit: HardeningAudit = {
+            role: "app",
+            lynis: null,
+            lynisVersion: "",
+            auditSeconds: 0,
+            suggestions: [],
+            warnings: [],
+            lostPoints: [],
+            slowest: [],
+            listeners: [{ port: 22, line: "LISTEN 0 128 0.0.0.0:22 0.0.0.0:*" }],
+            undeclared: [],
+            sshd: SSHD_REQUIRED,
+            unattendedUpgrades: false,
+            fail2ban: true,
+        };
+        expect(hardeningFailures(audit)).toEqual(["unattended upgrades not enabled"]);
+        expect(hardeningReport(audit)).toBe(
+            "lynis app: not run here; ports 22 listening, 0 undeclared",
+        );
     });
 });
