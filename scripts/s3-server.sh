@@ -120,13 +120,19 @@ start() {
         print_settings
         return
     fi
+    # Something else answers there (another run's server, with its own directory and keys):
+    # ours could not bind, and the other would serve the test. Refuse instead.
+    if answers; then
+        echo "s3-server: $addr already answers, but not with this server ($pidfile); stop it or set OUVROIR_S3_ADDR" >&2
+        exit 1
+    fi
     # setsid: its own session, so a test runner's process group signals do not reach it.
     RCLONE_AUTH_KEY="\"$access_key,$secret_key\"" setsid "$bin" serve s3 "$state/objects" \
         --addr "$addr" --config /dev/null --log-level NOTICE \
         >"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
     for _ in $(seq 1 50); do
-        if answers; then
+        if kill -0 "$(cat "$pidfile")" 2>/dev/null && answers; then
             print_settings
             return
         fi
