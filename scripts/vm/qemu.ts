@@ -13,6 +13,7 @@ import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 
@@ -29,6 +30,22 @@ const slots = (): number => Number(process.env.OUVROIR_VM_SLOTS ?? "2");
  * the other frees for a moment between two of its VMs.
  */
 const slotFrom = (): number => Number(process.env.OUVROIR_VM_SLOT_FROM ?? "0");
+
+/**
+ * A detached qemu leads a session of its own, and with the kernel's autogroups (Debian's
+ * default) each session gets an equal share of the CPU whatever its processes' nice values:
+ * `nice -n 19` on a test run would mean nothing for its guests. The session's autogroup gets
+ * this process's nice value (root may set it; no-op without autogroups).
+ */
+function keepNice(pid: number | undefined): void {
+    const nice = os.getPriority();
+    if (pid === undefined || nice === 0) return;
+    try {
+        fs.writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+    } catch {
+        // No autogroups (or not root): the process nice value alone applies.
+    }
+}
 
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
@@ -438,6 +455,7 @@ export class Vm {
         this.exited = false;
         const proc = spawn("setpriv", argv, { detached: true, stdio: ["ignore", "ignore", errFd] });
         fs.closeSync(errFd);
+        keepNice(proc.pid);
         this.startedAt = Date.now();
         this.proc = proc;
         live.add(this);
