@@ -47,6 +47,19 @@ function keepNice(pid: number | undefined): void {
     }
 }
 
+/**
+ * ssh failed before the command could start (no connection, or no banner from a guest starved
+ * of CPU by other guests): safe to try again. A failure after that is the command's own.
+ */
+export function sshNeverStarted(r: SshResult): boolean {
+    return (
+        r.code === 255 &&
+        /Connection timed out during banner exchange|kex_exchange_identification|connect to host .* port \d+: (Connection (timed out|refused)|No route to host)/.test(
+            r.stderr,
+        )
+    );
+}
+
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
 /** Not the stacks' default 10.20.0.0/24: a local OpenStack on this machine may route that one. */
@@ -558,20 +571,27 @@ export class Vm {
 
     /** Runs a shell command as `user` (default the admin user); never throws on exit status. */
     async ssh(command: string, timeoutMs = 120_000, user?: string): Promise<SshResult> {
-        try {
-            const { stdout, stderr } = await execFileP(
-                "ssh",
-                [...this.sshArgs(Math.ceil(timeoutMs / 1000), user), command],
-                { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
-            );
-            return { code: 0, stdout, stderr };
-        } catch (e) {
-            const err = e as { code?: number | string; stdout?: string; stderr?: string };
-            return {
-                code: typeof err.code === "number" ? err.code : 255,
-                stdout: err.stdout ?? "",
-                stderr: err.stderr ?? String(e),
-            };
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const left = Math.max(deadline - Date.now(), 1000);
+            let r: SshResult;
+            try {
+                const { stdout, stderr } = await execFileP(
+                    "ssh",
+                    [...this.sshArgs(Math.ceil(left / 1000), user), command],
+                    { timeout: left, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
+                );
+                r = { code: 0, stdout, stderr };
+            } catch (e) {
+                const err = e as { code?: number | string; stdout?: string; stderr?: string };
+                r = {
+                    code: typeof err.code === "number" ? err.code : 255,
+                    stdout: err.stdout ?? "",
+                    stderr: err.stderr ?? String(e),
+                };
+            }
+            if (!sshNeverStarted(r) || Date.now() + 5000 > deadline) return r;
+            await sleep(5000);
         }
     }
 
@@ -579,10 +599,25 @@ export class Vm {
      * Runs a command with `stdin` fed to it (how the program pushes day-2 scripts:
      * `sudo bash -s`); never throws on exit status.
      */
-    sshStdin(
+    async sshStdin(
         command: string,
         stdin: string,
         timeoutMs = 600_000,
+        user?: string,
+    ): Promise<SshResult> {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const left = Math.max(deadline - Date.now(), 1000);
+            const r = await this.sshStdinOnce(command, stdin, left, user);
+            if (!sshNeverStarted(r) || Date.now() + 5000 > deadline) return r;
+            await sleep(5000);
+        }
+    }
+
+    private sshStdinOnce(
+        command: string,
+        stdin: string,
+        timeoutMs: number,
         user?: string,
     ): Promise<SshResult> {
         const args = [...this.sshArgs(Math.ceil(timeoutMs / 1000), user), command];
