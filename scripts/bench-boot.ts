@@ -170,7 +170,9 @@ async function main(): Promise<void> {
     try {
         for (const role of roles) rows.push(await bench(role, base, publicKey, runDir, out));
     } finally {
-        fs.rmSync(runDir, { recursive: true, force: true });
+        // A failed boot keeps its run directory (serial log, disks) for its diagnosis.
+        if (rows.some((r) => r.error)) console.log(`(failed boot kept in ${runDir})`);
+        else fs.rmSync(runDir, { recursive: true, force: true });
     }
     const text = table(rows);
     const mins = ((Date.now() - started) / 60_000).toFixed(0);
