@@ -50,8 +50,8 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
     # data trials (a web guest, then its rebuild on the same volume) run beside them in a slot of
     # their own, at the same CPU priority (at nice 19 a side guest starved). The backup round
     # trips in VMs (app, xmldb) and Lynis on the private roles run by hand (README "Tests"):
-    # measured here, the app's round trip beside these would take the layer to ~60 min, and CI
-    # to about its 90 on a cold machine.
+    # with the app's round trip beside these the layer took 52 min here though that round trip
+    # stopped halfway (~60 min whole, estimated), CI about its 90 on a cold machine.
     run_jest_parallel \
         vm-roles env OUVROIR_VM_ROLES=web,xmldb,iiif,app,sandbox OUVROIR_VM_LYNIS_ROLES=web \
         npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts ";" \
