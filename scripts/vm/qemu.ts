@@ -60,6 +60,23 @@ export function sshNeverStarted(r: SshResult): boolean {
     );
 }
 
+/**
+ * Runs `attempt` (given the milliseconds left) until ssh gets as far as the command, or until
+ * `timeoutMs` is spent; every ssh call of the harness goes through it.
+ */
+export async function retryUnstarted(
+    timeoutMs: number,
+    attempt: (leftMs: number) => Promise<SshResult>,
+    pauseMs = 5000,
+): Promise<SshResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const r = await attempt(Math.max(deadline - Date.now(), 1000));
+        if (!sshNeverStarted(r) || Date.now() + pauseMs > deadline) return r;
+        await sleep(pauseMs);
+    }
+}
+
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
 /** Not the stacks' default 10.20.0.0/24: a local OpenStack on this machine may route that one. */
@@ -570,48 +587,37 @@ export class Vm {
     }
 
     /** Runs a shell command as `user` (default the admin user); never throws on exit status. */
-    async ssh(command: string, timeoutMs = 120_000, user?: string): Promise<SshResult> {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const left = Math.max(deadline - Date.now(), 1000);
-            let r: SshResult;
+    ssh(command: string, timeoutMs = 120_000, user?: string): Promise<SshResult> {
+        return retryUnstarted(timeoutMs, async (left) => {
             try {
                 const { stdout, stderr } = await execFileP(
                     "ssh",
                     [...this.sshArgs(Math.ceil(left / 1000), user), command],
                     { timeout: left, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
                 );
-                r = { code: 0, stdout, stderr };
+                return { code: 0, stdout, stderr };
             } catch (e) {
                 const err = e as { code?: number | string; stdout?: string; stderr?: string };
-                r = {
+                return {
                     code: typeof err.code === "number" ? err.code : 255,
                     stdout: err.stdout ?? "",
                     stderr: err.stderr ?? String(e),
                 };
             }
-            if (!sshNeverStarted(r) || Date.now() + 5000 > deadline) return r;
-            await sleep(5000);
-        }
+        });
     }
 
     /**
      * Runs a command with `stdin` fed to it (how the program pushes day-2 scripts:
      * `sudo bash -s`); never throws on exit status.
      */
-    async sshStdin(
+    sshStdin(
         command: string,
         stdin: string,
         timeoutMs = 600_000,
         user?: string,
     ): Promise<SshResult> {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const left = Math.max(deadline - Date.now(), 1000);
-            const r = await this.sshStdinOnce(command, stdin, left, user);
-            if (!sshNeverStarted(r) || Date.now() + 5000 > deadline) return r;
-            await sleep(5000);
-        }
+        return retryUnstarted(timeoutMs, (left) => this.sshStdinOnce(command, stdin, left, user));
     }
 
     private sshStdinOnce(

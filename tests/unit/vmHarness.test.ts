@@ -1,5 +1,5 @@
 // Pure: which ssh failures the VM harness retries. Does not prove a starved guest answers later (tests/vm does).
-import { sshNeverStarted } from "../../scripts/vm/qemu";
+import { retryUnstarted, sshNeverStarted } from "../../scripts/vm/qemu";
 
 describe("VM harness: ssh retries", () => {
     const fail = (stderr: string, code = 255) => ({ code, stdout: "", stderr });
@@ -23,5 +23,33 @@ describe("VM harness: ssh retries", () => {
         );
         expect(sshNeverStarted(fail("client_loop: send disconnect: Broken pipe\n"))).toBe(false);
         expect(sshNeverStarted({ code: 0, stdout: "ok", stderr: "" })).toBe(false);
+    });
+
+    it("tries again after an unstarted failure, returns the first started answer", async () => {
+        const answers = [
+            fail("Connection timed out during banner exchange\n"),
+            fail("ssh: connect to host 10.209.0.53 port 22: Connection refused\n"),
+            { code: 3, stdout: "", stderr: "command failed" },
+            { code: 0, stdout: "never reached", stderr: "" },
+        ];
+        let calls = 0;
+        const r = await retryUnstarted(10_000, async () => answers[calls++]!, 1);
+        expect([calls, r.code]).toEqual([3, 3]);
+    });
+
+    it("gives up with the last unstarted failure when the time is spent", async () => {
+        let calls = 0;
+        const r = await retryUnstarted(
+            50,
+            async () => {
+                calls++;
+                await new Promise((ok) => setTimeout(ok, 20));
+                return fail("Connection timed out during banner exchange\n");
+            },
+            10,
+        );
+        expect(sshNeverStarted(r)).toBe(true);
+        expect(calls).toBeGreaterThanOrEqual(1);
+        expect(calls).toBeLessThanOrEqual(3);
     });
 });
