@@ -21,6 +21,7 @@ if [[ -x "$engine_bin/pulumi" ]]; then
     run_check migration-cli bash tests/migration/check-with-cli.sh
 else
     failed=$((failed + 1))
+    failures+=("engine")
     echo "engine: the pulumi CLI was not built"
 fi
 
@@ -43,6 +44,7 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
         echo "vm-image: ready"
     else
         failed=$((failed + 1))
+        failures+=("vm-image")
         tail -n 40 "$out/vm-host-deps.log" "$out/vm-image.log" 2>/dev/null
         echo "vm-image: FAILED"
     fi
