@@ -33,8 +33,9 @@ run_jest integration npm run test:integration --
 #    checked as a client would, with the hardening checks; the data trials beside them.
 #    Lynis (7-12 min a guest under TCG) runs on the web server only, beside the private roles'
 #    boots; on every role by hand (README "Tests"). The other hardening checks run on all roles.
+#    The backup round trips of app and xmldb run with the role checks (below).
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)
-# Backups need restic and rclone's S3 server on this host (the namespace test below).
+# Backups need restic and rclone's S3 server on this host (the round trips and the namespace test).
 run_check backup-tools bash -c 'command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic >/dev/null; }; bash scripts/s3-server.sh install'
 if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
     note "vm-image: waiting for the background build (scripts/vm/build-image.sh)"
@@ -49,13 +50,13 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
         echo "vm-image: FAILED"
     fi
     # The role checks hold two guest slots (the web server, and the private roles in turn); the
-    # data trials (a web guest, then its rebuild on the same volume) run beside them in a slot of
-    # their own, at the same CPU priority (at nice 19 a side guest starved). The backup round
-    # trips in VMs (app, xmldb) and Lynis on the private roles run by hand (README "Tests"):
-    # with the app's round trip beside these the layer took 52 min here though that round trip
-    # stopped halfway (~60 min whole, estimated), CI about its 90 on a cold machine.
+    # data trials (a web guest, then its rebuild on the same volume) run beside them in slot 2,
+    # at the same CPU priority (at nice 19 a side guest starved). The off-site backup round
+    # trips (app, xmldb) back up on the role checks' own guests, then restore on new VMs with
+    # empty volumes in slot 3, in the background while the next roles are checked.
     run_jest_parallel \
         vm-roles env OUVROIR_VM_ROLES=web,xmldb,iiif,app,sandbox OUVROIR_VM_LYNIS_ROLES=web \
+        OUVROIR_VM_BACKUP_ROLES=app,xmldb OUVROIR_VM_RESTORE_SLOT=3 \
         npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts ";" \
         vm-trials env OUVROIR_VM_SLOT_FROM=2 OUVROIR_VM_SLOTS=3 \
         npx jest --selectProjects vm --runInBand tests/vm/trials.test.ts

@@ -31,6 +31,18 @@ const slots = (): number => Number(process.env.OUVROIR_VM_SLOTS ?? "2");
  */
 const slotFrom = (): number => Number(process.env.OUVROIR_VM_SLOT_FROM ?? "0");
 
+/** The slots a VM may take, [from, to): its fixed slot, or the process's range. */
+export function slotRange(fixed?: number): [number, number] {
+    if (fixed !== undefined) return [fixed, fixed + 1];
+    const [from, to] = [slotFrom(), slots()];
+    if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to)) {
+        throw new Error(
+            `OUVROIR_VM_SLOT_FROM=${from}, OUVROIR_VM_SLOTS=${to}: need 0 ≤ SLOT_FROM < SLOTS`,
+        );
+    }
+    return [from, to];
+}
+
 /**
  * A detached qemu leads a session of its own, and with the kernel's autogroups (Debian's
  * default) each session gets an equal share of the CPU whatever its processes' nice values:
@@ -132,6 +144,11 @@ export interface VmSpec {
     readonly durable?: boolean;
     /** Extra lines on the console log of this process. */
     readonly log?: (line: string) => void;
+    /**
+     * Always this slot, outside the process's own range (OUVROIR_VM_SLOT_FROM..SLOTS): a VM
+     * that runs in the background beside the process's foreground VMs (roles.test.ts's restores).
+     */
+    readonly slot?: number;
 }
 
 export interface BaseImage {
@@ -203,7 +220,8 @@ export function accelArgs(): string[] {
             !fs.existsSync("/sys/module/kvm_pvm") &&
             /\b(vmx|svm)\b/.test(flags);
     }
-    return kvm ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=multi", "-cpu", "max"];
+    if (kvm) return ["-accel", "kvm", "-cpu", "host"];
+    return ["-accel", "tcg,thread=multi", "-cpu", process.env.OUVROIR_VM_CPU ?? "max"];
 }
 
 function sh(cmd: string, args: string[]): void {
@@ -346,12 +364,13 @@ export class Vm {
         fs.writeFileSync(this.serialLog, "");
         const deadline = Date.now() + slotTimeoutMs;
         for (let waited = false; ; waited = true) {
-            for (let slot = slotFrom(); slot < slots(); slot++) {
+            const [from, to] = slotRange(s.slot);
+            for (let slot = from; slot < to; slot++) {
                 if (await this.tryStart(slot, base, root, seed)) return;
             }
             if (Date.now() > deadline)
-                throw new Error(`${s.name}: no free VM slot (max ${slots()})`);
-            if (!waited) this.log(`waiting for a free VM slot (at most ${slots()} VMs at once)`);
+                throw new Error(`${s.name}: no free VM slot (${from}..${to - 1})`);
+            if (!waited) this.log(`waiting for a free VM slot (${from}..${to - 1})`);
             await sleep(10_000);
         }
     }

@@ -36,6 +36,8 @@ export interface RoleVmOptions {
     /** Replaces the rendered document (the benchmark's floor VM). */
     readonly userData?: (input: UserDataInput) => string;
     readonly log?: (line: string) => void;
+    /** A fixed slot outside the process's range (qemu.ts VmSpec.slot). */
+    readonly slot?: number;
 }
 
 export function defaultKeyDir(): string {
@@ -68,6 +70,7 @@ export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: Us
             memoryMiB: MEMORY_MIB[o.role],
             keepRoot: o.keepRoot,
             log: o.log,
+            slot: o.slot,
         },
         o.keyDir,
     );

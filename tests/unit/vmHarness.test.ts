@@ -1,5 +1,5 @@
 // Pure: which ssh failures the VM harness retries. Does not prove a starved guest answers later (tests/vm does).
-import { retryUnstarted, sshNeverStarted } from "../../scripts/vm/qemu";
+import { retryUnstarted, slotRange, sshNeverStarted } from "../../scripts/vm/qemu";
 
 describe("VM harness: ssh retries", () => {
     const fail = (stderr: string, code = 255) => ({ code, stdout: "", stderr });
@@ -51,5 +51,27 @@ describe("VM harness: ssh retries", () => {
         expect(sshNeverStarted(r)).toBe(true);
         expect(calls).toBeGreaterThanOrEqual(1);
         expect(calls).toBeLessThanOrEqual(3);
+    });
+});
+
+describe("VM harness: slots", () => {
+    const env = process.env;
+    afterEach(() => {
+        process.env = env;
+    });
+
+    it("a VM takes its fixed slot, else one of the process's range", () => {
+        process.env = { ...env, OUVROIR_VM_SLOT_FROM: "2", OUVROIR_VM_SLOTS: "3" };
+        expect(slotRange()).toEqual([2, 3]);
+        expect(slotRange(3)).toEqual([3, 4]);
+        process.env = { ...env, OUVROIR_VM_SLOT_FROM: undefined, OUVROIR_VM_SLOTS: undefined };
+        expect(slotRange()).toEqual([0, 2]);
+    });
+
+    it("refuses an empty or malformed range, naming both variables", () => {
+        process.env = { ...env, OUVROIR_VM_SLOT_FROM: "3", OUVROIR_VM_SLOTS: "3" };
+        expect(() => slotRange()).toThrow(/OUVROIR_VM_SLOT_FROM=3, OUVROIR_VM_SLOTS=3/);
+        process.env = { ...env, OUVROIR_VM_SLOTS: "two" };
+        expect(() => slotRange()).toThrow(/need 0 ≤ SLOT_FROM < SLOTS/);
     });
 });

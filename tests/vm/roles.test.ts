@@ -20,6 +20,15 @@ import {
     VM_CACHE,
 } from "../../scripts/vm/qemu";
 import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+import { UserDataInput } from "../../components/userData";
+import {
+    BACKUP_ROLES,
+    BackedUp,
+    backUpRole,
+    BackupTarget,
+    restoreRole,
+    startS3Server,
+} from "./backupRoundTrip";
 import {
     auditHardening,
     HardeningAudit,
@@ -43,16 +52,18 @@ const RUN_DIR = path.join(VM_CACHE, "runs", `test-${process.pid}`);
 const WEB = PRIVATE_IPS.web;
 const figures: Partial<Record<RoleName, { cloudInit: number; healthy: number }>> = {};
 const vms: Partial<Record<RoleName, Vm>> = {};
+const inputs: Partial<Record<RoleName, UserDataInput>> = {};
 const bootErrors: Partial<Record<RoleName, Error>> = {};
 let base: BaseImage;
 let publicKey = "";
 
 async function boot(role: RoleName): Promise<void> {
-    const { vm } = roleVm(
+    const { vm, input } = roleVm(
         { role, workDir: path.join(RUN_DIR, role), keyDir: defaultKeyDir() },
         publicKey,
     );
     vms[role] = vm;
+    inputs[role] = input;
     try {
         await vm.start(base, SLOT_WAIT_MS);
         const cloudInit = await vm.waitCloudInit(BOOT_TIMEOUT_MS);
@@ -117,6 +128,73 @@ function itIsHardened(role: RoleName): void {
             );
         },
     );
+}
+
+/**
+ * The off-site backup round trip (tests/vm/backupRoundTrip.ts) of the roles in
+ * `OUVROIR_VM_BACKUP_ROLES` (default none; CI: app,xmldb): the backup runs on the guest booted
+ * for the role's checks, once they pass; when that guest is stopped its volume is destroyed and
+ * a new VM restores onto an empty one in the background, in a slot of its own
+ * (`OUVROIR_VM_RESTORE_SLOT`, default 3), while the next roles are checked. Restores run one
+ * at a time; the file's last tests collect them. tests/vm/backup.test.ts runs the same round
+ * trip on its own VMs.
+ */
+const BACKED_UP = (process.env.OUVROIR_VM_BACKUP_ROLES ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0) as RoleName[];
+for (const r of BACKED_UP) {
+    if (!BACKUP_ROLES.includes(r)) {
+        throw new Error(
+            `OUVROIR_VM_BACKUP_ROLES: no round trip for ${r} (${BACKUP_ROLES.join(", ")})`,
+        );
+    }
+}
+const RESTORE_SLOT = Number(process.env.OUVROIR_VM_RESTORE_SLOT ?? "3");
+let backupTarget: BackupTarget | undefined;
+const backedUp: Partial<Record<RoleName, BackedUp>> = {};
+const restores: Partial<Record<RoleName, Promise<string | Error>>> = {};
+let restoreQueue: Promise<unknown> = Promise.resolve();
+const backupFigures: string[] = [];
+
+/** The backup half, on the role's own guest after its checks (skipped unless selected). */
+function itBacksUp(role: RoleName): void {
+    (BACKED_UP.includes(role) ? it : it.skip)(
+        "backs up files and a consistent database dump to an S3 server on the host",
+        async () => {
+            const vm = vmOf(role);
+            await check([role], async () => {
+                if (!backupTarget) throw new Error("the S3 server was not started");
+                const b = await backUpRole(vm, inputs[role]!, role, backupTarget);
+                backedUp[role] = b;
+                backupFigures.push(`backup ${role}: ${b.figure}`);
+            });
+        },
+    );
+}
+
+/**
+ * Stops the role's guest; if it was backed up, destroys its volume and queues the restore on a
+ * new VM with an empty one (it cannot start before: it takes the same private address).
+ */
+async function stopAndRestore(role: RoleName): Promise<void> {
+    await stop(role);
+    const b = backedUp[role];
+    if (!b || !backupTarget) return;
+    const target = backupTarget;
+    fs.rmSync(path.join(RUN_DIR, role), { recursive: true, force: true });
+    const run = restoreQueue.then(() =>
+        restoreRole(b, {
+            target,
+            base,
+            publicKey,
+            workDir: path.join(RUN_DIR, `${role}-restored`),
+            bootTimeoutMs: BOOT_TIMEOUT_MS,
+            slot: RESTORE_SLOT,
+        }).catch((e: Error) => e),
+    );
+    restores[role] = run;
+    restoreQueue = run;
 }
 
 /** Runs a check; a failure carries the guests' cloud-init logs. */
@@ -220,6 +298,12 @@ beforeAll(async () => {
     base = ensureBaseImage();
     publicKey = ensureSshKey(defaultKeyDir()).publicKey;
     fs.mkdirSync(RUN_DIR, { recursive: true });
+    if (BACKED_UP.some((r) => SELECTED.includes(r))) {
+        backupTarget = startS3Server(
+            path.join(RUN_DIR, "s3"),
+            Number(process.env.OUVROIR_VM_BACKUP_S3_PORT ?? "9108"),
+        );
+    }
     // The web server and the first private role boot together: two guests, two cores.
     const first = SELECTED.find((r) => r !== "web");
     await Promise.all([
@@ -243,6 +327,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await Promise.all((Object.keys(vms) as RoleName[]).map(stop));
+    await restoreQueue;
+    backupTarget?.stop();
     const rows = (Object.keys(figures) as RoleName[]).map(
         (r) =>
             `${r.padEnd(8)} ${figures[r]!.cloudInit.toFixed(0).padStart(6)} ${figures[r]!.healthy.toFixed(0).padStart(8)}`,
@@ -254,6 +340,7 @@ afterAll(async () => {
             ...rows,
             `Hardening (Lynis hardening index, goal ≥ ${LYNIS_GOAL}):`,
             ...hardening,
+            ...(backupFigures.length > 0 ? ["Off-site backup round trips:", ...backupFigures] : []),
         ].join("\n"),
     );
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
@@ -337,8 +424,9 @@ describeRole("xmldb")("XML database", () => {
     });
 
     itIsHardened("xmldb");
+    itBacksUp("xmldb");
 
-    afterAll(() => stop("xmldb"));
+    afterAll(() => stopAndRestore("xmldb"));
 });
 
 describeRole("iiif")("IIIF server", () => {
@@ -423,8 +511,9 @@ describeRole("app")("app server", () => {
     });
 
     itIsHardened("app");
+    itBacksUp("app");
 
-    afterAll(() => stop("app"));
+    afterAll(() => stopAndRestore("app"));
 });
 
 describeRole("sandbox")("sandbox host", () => {
@@ -531,4 +620,18 @@ describeRole("web")("web server, audited while the private roles booted", () => 
             });
         },
     );
+});
+
+describe("backups restored on new VMs with empty volumes, beside the other checks", () => {
+    for (const role of BACKUP_ROLES) {
+        (BACKED_UP.includes(role) && SELECTED.includes(role) ? it : it.skip)(
+            `${role}: byte-identical files and the same query answers after the restore`,
+            async () => {
+                const r = await restores[role];
+                if (r === undefined) throw new Error(`${role}: not backed up, nothing restored`);
+                if (r instanceof Error) throw r;
+                backupFigures.push(`restore ${role} on an empty volume: ${r}`);
+            },
+        );
+    }
 });
