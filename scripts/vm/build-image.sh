@@ -117,8 +117,10 @@ umount "$root/dev/pts" "$root/dev" "$root/sys" "$root/proc"
 rm -f "$root/var/lib/dbus/machine-id"
 # Host keys are made per instance by cloud-init; a shared key in a base image is a defect.
 rm -f "$root"/etc/ssh/ssh_host_*
+# The package lists stay: a guest's `apt-get update` then fetches only the indexes that changed
+# since (-security, -updates) instead of all of them, and decompresses less under TCG.
 chroot "$root" apt-get clean
-rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/tmp/*
+rm -rf "$root"/var/log/*.log "$root"/tmp/*
 
 cp "$(readlink -f "$root/vmlinuz")" "$work/vmlinuz"
 cp "$(readlink -f "$root/initrd.img")" "$work/initrd.img"
