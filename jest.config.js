@@ -11,6 +11,10 @@ const common = {
 module.exports = {
     // Jest uses cores - 1 workers by default: one on these 2-core machines.
     maxWorkers: 2,
+    // A whole-program mock run takes 2.3 s on an idle machine; CI builds the VM image and the
+    // engine in the background meanwhile, and jest's default 5 s would fail on time alone. (The
+    // VM and integration tests set their own, longer timeouts.)
+    testTimeout: 30_000,
     projects: [
         {
             ...common,
