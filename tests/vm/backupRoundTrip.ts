@@ -182,6 +182,25 @@ const ROLE_DATA: Partial<Record<RoleName, RoleData>> = {
 /** The roles with a round trip (the stateful ones whose data the test knows how to seed). */
 export const BACKUP_ROLES = Object.keys(ROLE_DATA) as RoleName[];
 
+/**
+ * The roles named by the environment variable `variable` (comma-separated, `fallback` when
+ * unset); a role without a round trip is refused, naming the variable.
+ */
+export function backupRolesFrom(variable: string, fallback: string): RoleName[] {
+    const roles = (process.env[variable] ?? fallback)
+        .split(",")
+        .map((r) => r.trim())
+        .filter((r) => r.length > 0) as RoleName[];
+    for (const r of roles) {
+        if (!BACKUP_ROLES.includes(r)) {
+            throw new Error(
+                `${variable}: no backup round trip for ${r} (${BACKUP_ROLES.join(", ")})`,
+            );
+        }
+    }
+    return roles;
+}
+
 function roleData(role: RoleName): RoleData {
     const data = ROLE_DATA[role];
     if (!data) throw new Error(`no backup test data for role ${role} (${BACKUP_ROLES.join(", ")})`);

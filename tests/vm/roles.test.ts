@@ -23,6 +23,7 @@ import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
 import { UserDataInput } from "../../components/userData";
 import {
     BACKUP_ROLES,
+    backupRolesFrom,
     BackedUp,
     backUpRole,
     BackupTarget,
@@ -139,17 +140,7 @@ function itIsHardened(role: RoleName): void {
  * at a time; the file's last tests collect them. tests/vm/backup.test.ts runs the same round
  * trip on its own VMs.
  */
-const BACKED_UP = (process.env.OUVROIR_VM_BACKUP_ROLES ?? "")
-    .split(",")
-    .map((r) => r.trim())
-    .filter((r) => r.length > 0) as RoleName[];
-for (const r of BACKED_UP) {
-    if (!BACKUP_ROLES.includes(r)) {
-        throw new Error(
-            `OUVROIR_VM_BACKUP_ROLES: no round trip for ${r} (${BACKUP_ROLES.join(", ")})`,
-        );
-    }
-}
+const BACKED_UP = backupRolesFrom("OUVROIR_VM_BACKUP_ROLES", "");
 const RESTORE_SLOT = Number(process.env.OUVROIR_VM_RESTORE_SLOT ?? "3");
 let backupTarget: BackupTarget | undefined;
 const backedUp: Partial<Record<RoleName, BackedUp>> = {};
