@@ -2,8 +2,10 @@
 import {
     declaredPorts,
     hardeningFailures,
+    hardeningFigure,
     hardeningReport,
     HardeningAudit,
+    indexWithAslr,
     lostPointsByTest,
     slowestTests,
     parseLynisReport,
@@ -58,6 +60,31 @@ describe("hardening audit parsers", () => {
         ]);
     });
 
+    it("gives the index with ASLR on when the harness turned it off, from Lynis's own totals", () => {
+        const tail = (points: number): string =>
+            `Hardening: assigned maximum number of hardening points for this item (3). ` +
+            `Currently having ${points} points (out of 300)`;
+        const off = [
+            "Performing test ID KRNL-6000 (Check sysctl key pairs in scan profile)",
+            "Result: sysctl key kernel.randomize_va_space has a different value than expected in scan profile. Expected=2, Real=0",
+            "Hardening: assigned partial number of hardening points (0 of 1). Currently having 40 points (out of 60)",
+            tail(242),
+        ].join("\n");
+        // 242/300 → 80; with the ASLR point 243/300 → 81.
+        expect(indexWithAslr(off)).toEqual({ index: 81, aslrOff: true });
+        const on = off.replace(
+            /Result: .*Real=0/,
+            "Result: sysctl key kernel.randomize_va_space contains equal expected and current value (2)",
+        );
+        expect(indexWithAslr(on)).toEqual({ index: 80, aslrOff: false });
+        // Another key's mismatch is not the harness's doing.
+        expect(indexWithAslr(off.replace("randomize_va_space", "kptr_restrict"))).toEqual({
+            index: 80,
+            aslrOff: false,
+        });
+        expect(indexWithAslr("no totals")).toBeNull();
+    });
+
     it("times each test from its stamped start line", () => {
         const log = [
             "1000 Performing test ID DEB-0001 (Check for system binaries)",
@@ -76,6 +103,7 @@ describe("hardening audit parsers", () => {
         const audit: HardeningAudit = {
             role: "web",
             lynis: 74,
+            lynisAsDeployed: 74,
             lynisVersion: "3.0.8-1.1",
             auditSeconds: 60,
             suggestions: [],
@@ -94,6 +122,11 @@ describe("hardening audit parsers", () => {
             "sshd permitrootlogin prohibit-password, want no",
             "fail2ban not active with its sshd jail",
         ]);
+        // The gate reads the index measured in the harness (a lower bound), not the corrected one.
+        expect(hardeningFailures({ ...audit, lynisAsDeployed: 75 })[0]).toBe("lynis web=74 < 75");
+        expect(hardeningFigure({ ...audit, lynis: 80, lynisAsDeployed: 81 })).toBe(
+            "lynis web=80 (81 with ASLR on as deployed; audit 60 s); ports  listening, 1 undeclared",
+        );
         expect(
             hardeningFailures({
                 ...audit,
@@ -109,6 +142,7 @@ describe("hardening audit parsers", () => {
         const audit: HardeningAudit = {
             role: "app",
             lynis: null,
+            lynisAsDeployed: null,
             lynisVersion: "",
             auditSeconds: 0,
             suggestions: [],

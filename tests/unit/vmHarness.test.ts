@@ -1,5 +1,5 @@
 // Pure: which ssh failures the VM harness retries. Does not prove a starved guest answers later (tests/vm does).
-import { retryUnstarted, slotRange, sshNeverStarted } from "../../scripts/vm/qemu";
+import { kernelCmdline, retryUnstarted, slotRange, sshNeverStarted } from "../../scripts/vm/qemu";
 
 describe("VM harness: ssh retries", () => {
     const fail = (stderr: string, code = 255) => ({ code, stdout: "", stderr });
@@ -73,5 +73,13 @@ describe("VM harness: slots", () => {
         expect(() => slotRange()).toThrow(/OUVROIR_VM_SLOT_FROM=3, OUVROIR_VM_SLOTS=3/);
         process.env = { ...env, OUVROIR_VM_SLOTS: "two" };
         expect(() => slotRange()).toThrow(/need 0 ≤ SLOT_FROM < SLOTS/);
+    });
+});
+
+describe("VM harness: the guest kernel's command line", () => {
+    it("boots test guests without ASLR (3× cheaper exec under TCG) unless told otherwise", () => {
+        expect(kernelCmdline("off")).toBe("root=LABEL=rootfs ro console=ttyS0 panic=-1 norandmaps");
+        expect(kernelCmdline("on")).toBe("root=LABEL=rootfs ro console=ttyS0 panic=-1");
+        expect(() => kernelCmdline("no")).toThrow("OUVROIR_VM_ASLR=no: use on or off");
     });
 });

@@ -29,6 +29,12 @@ export interface HardeningAudit {
     readonly role: RoleName;
     /** Lynis's hardening index (0–100); null when Lynis was not run (`lynis: false`). */
     readonly lynis: number | null;
+    /**
+     * The index the guest would score with ASLR on, as deployed: test guests boot with
+     * `norandmaps` for speed (scripts/vm/qemu.ts kernelCmdline), which costs exactly one of
+     * KRNL-6000's points. Equal to `lynis` when ASLR was on; null when Lynis was not run.
+     */
+    readonly lynisAsDeployed: number | null;
     /** Lynis's version, as the host's package has it. */
     readonly lynisVersion: string;
     /** Seconds for copy, unpack and `lynis audit system --quick` in the guest. */
@@ -111,6 +117,22 @@ export function lostPointsByTest(log: string): { test: string; lost: number; of:
         .map(([t, v]) => ({ test: t, ...v }))
         .filter((t) => t.lost > 0)
         .sort((a, b) => b.lost - a.lost);
+}
+
+/**
+ * Lynis's index with ASLR on, from its log: the harness's `norandmaps` makes KRNL-6000 find
+ * `kernel.randomize_va_space` = 0 where its profile wants 2, one point of weight 1 not awarded.
+ * Lynis's index is ⌊points × 100 / total⌋ of the final "Currently having P points (out of T)";
+ * with that key as deployed, P + 1. Null when the log has no totals.
+ */
+export function indexWithAslr(log: string): { index: number; aslrOff: boolean } | null {
+    const totals = [...log.matchAll(/Currently having (\d+) points \(out of (\d+)\)/g)].pop();
+    if (!totals) return null;
+    const points = Number(totals[1]);
+    const total = Number(totals[2]);
+    const aslrOff =
+        /Result: sysctl key kernel\.randomize_va_space has a different value .*Real=0\b/.test(log);
+    return { index: Math.floor(((points + (aslrOff ? 1 : 0)) * 100) / total), aslrOff };
 }
 
 /** Seconds each test took (from the epoch stamps of its "Performing test ID" line), slowest first. */
@@ -260,6 +282,7 @@ async function run(vm: Vm, command: string, timeoutMs = 300_000): Promise<string
 /** Runs Lynis in the guest; its index, suggestions and how long it took. */
 export async function runLynis(vm: Vm): Promise<{
     index: number;
+    asDeployed: number | null;
     suggestions: string[];
     warnings: string[];
     lostPoints: { test: string; lost: number; of: number }[];
@@ -285,11 +308,13 @@ export async function runLynis(vm: Vm): Promise<{
     const report = await run(vm, `sudo cat ${GUEST_DIR}/report.dat`);
     const log = await run(
         vm,
-        `sudo grep -E 'Performing test ID|Hardening: assigned' ${GUEST_DIR}/lynis.log`,
+        `sudo grep -E 'Performing test ID|Hardening: assigned|sysctl key kernel.randomize_va_space' ` +
+            `${GUEST_DIR}/lynis.log`,
     );
     if (!process.env.OUVROIR_VM_KEEP) await vm.ssh(`sudo rm -rf ${GUEST_DIR}`);
     return {
         ...parseLynisReport(report),
+        asDeployed: indexWithAslr(log)?.index ?? null,
         lostPoints: lostPointsByTest(log),
         slowest: slowestTests(log),
         seconds,
@@ -309,6 +334,7 @@ export async function auditHardening(
         opts.lynis === false
             ? {
                   index: null,
+                  asDeployed: null,
                   suggestions: [],
                   warnings: [],
                   lostPoints: [],
@@ -348,6 +374,7 @@ export async function auditHardening(
     return {
         role,
         lynis: lynis.index,
+        lynisAsDeployed: lynis.asDeployed,
         lynisVersion: lynis.index === null ? "" : lynisTarball().version,
         auditSeconds: lynis.seconds,
         suggestions: lynis.suggestions,
@@ -375,13 +402,20 @@ export function hardeningFailures(a: HardeningAudit, goal = LYNIS_GOAL): string[
     return out;
 }
 
-/** One line for the run's summary, e.g. `lynis web=78 (audit 52 s); ports 22,80,443`. */
+/**
+ * One line for the run's summary, e.g. `lynis web=78 (audit 52 s); ports 22,80,443`, with the
+ * index as deployed when the harness's ASLR setting changed it: `lynis web=80 (81 with ASLR …)`.
+ */
 export function hardeningFigure(a: HardeningAudit): string {
     const ports = [...new Set(a.listeners.map((l) => l.port))].sort((x, y) => x - y);
     const lynis =
         a.lynis === null
             ? `lynis ${a.role}: not run here`
-            : `lynis ${a.role}=${a.lynis} (audit ${a.auditSeconds.toFixed(0)} s)`;
+            : `lynis ${a.role}=${a.lynis} (` +
+              (a.lynisAsDeployed !== null && a.lynisAsDeployed !== a.lynis
+                  ? `${a.lynisAsDeployed} with ASLR on as deployed; `
+                  : "") +
+              `audit ${a.auditSeconds.toFixed(0)} s)`;
     return `${lynis}; ports ${ports.join(",")} listening, ${a.undeclared.length} undeclared`;
 }
 
