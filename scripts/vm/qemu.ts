@@ -318,6 +318,9 @@ export class Vm {
     readonly adminUser: string;
     /** Milliseconds since epoch when qemu was started. */
     startedAt = 0;
+    /** Boots started again because the kernel hung before init (see `hungBeforeInit`). */
+    kernelRetries = 0;
+    private base?: BaseImage;
     private proc?: ChildProcess;
     private exited = false;
     private exitInfo = "";
@@ -342,6 +345,7 @@ export class Vm {
         fs.mkdirSync(s.workDir, { recursive: true });
         ensureBridge();
         installExitHandlers();
+        this.base = base;
 
         const root = path.join(s.workDir, "root.qcow2");
         const idFile = path.join(s.workDir, "instance-id");
@@ -707,14 +711,31 @@ export class Vm {
      * `cloud-init status --wait --long` over SSH. Throws with the guest's logs on error/timeout.
      */
     async waitCloudInit(timeoutMs: number): Promise<number> {
-        const deadline = this.startedAt + timeoutMs;
+        const firstStart = this.startedAt;
+        const deadline = firstStart + timeoutMs;
         // cloud-init's default final message, or ours (cloud-init/base.yaml). Any other
         // message without them costs only a slower poll: `cloud-init status` every 30 s.
         const finished =
             /Cloud-init v\. \S+ finished at|cloud-init finished|ouvroir \S+ ready after/i;
         let lastPoll = Date.now();
         for (;;) {
-            if (finished.test(this.serial())) break;
+            const serial = this.serial();
+            if (finished.test(serial)) break;
+            if (hungBeforeInit(serial) && this.kernelRetries < 2 && this.base) {
+                this.kernelRetries++;
+                fs.writeFileSync(
+                    path.join(this.spec.workDir, `serial.hung-${this.kernelRetries}.log`),
+                    serial,
+                );
+                this.log(
+                    "kernel hung before init (a rare fault under TCG, before " +
+                        "the guest reads its user data): booting again",
+                );
+                await this.stop();
+                await this.start(this.base, Math.max(deadline - Date.now(), 60_000));
+                lastPoll = Date.now();
+                continue;
+            }
             if (this.exited) {
                 throw new Error(
                     `${this.spec.name}: qemu exited (${this.exitInfo})\n${this.tail()}`,
@@ -748,7 +769,8 @@ export class Vm {
                     (await this.diagnostics()),
             );
         }
-        const seconds = (Date.now() - this.startedAt) / 1000;
+        // From the first start: a boot that hung counts its lost time.
+        const seconds = (Date.now() - firstStart) / 1000;
         this.log(`cloud-init done after ${seconds.toFixed(0)} s`);
         return seconds;
     }
@@ -768,6 +790,18 @@ export class Vm {
         if (r.code === 255) return `(no SSH: serial console tail)\n${this.tail(120)}`;
         return `--- ${this.spec.name}: guest cloud-init logs\n${r.stdout}${r.stderr}`;
     }
+}
+
+/**
+ * True when the guest kernel stalled before running the initramfs's init: a soft lockup or an
+ * RCU stall reported before "Run /init". Seen here under TCG with two vCPUs (a CPU spinning in
+ * `key_set_index_key` during `integrity_init_keyring`, for minutes): no user data has run, so
+ * booting again is safe. A lockup after init (heavy load under emulation) is not this.
+ */
+export function hungBeforeInit(serial: string): boolean {
+    const init = serial.search(/Run \/init as init process/);
+    const stall = serial.search(/BUG: soft lockup|rcu: INFO: \w+ self-detected stall/);
+    return stall >= 0 && (init < 0 || stall < init);
 }
 
 /** Builds the VM object with an SSH key kept in `keyDir`. */

@@ -1,5 +1,11 @@
 // Pure: which ssh failures the VM harness retries. Does not prove a starved guest answers later (tests/vm does).
-import { kernelCmdline, retryUnstarted, slotRange, sshNeverStarted } from "../../scripts/vm/qemu";
+import {
+    hungBeforeInit,
+    kernelCmdline,
+    retryUnstarted,
+    slotRange,
+    sshNeverStarted,
+} from "../../scripts/vm/qemu";
 
 describe("VM harness: ssh retries", () => {
     const fail = (stderr: string, code = 255) => ({ code, stdout: "", stderr });
@@ -81,5 +87,24 @@ describe("VM harness: the guest kernel's command line", () => {
         expect(kernelCmdline("off")).toBe("root=LABEL=rootfs ro console=ttyS0 panic=-1 norandmaps");
         expect(kernelCmdline("on")).toBe("root=LABEL=rootfs ro console=ttyS0 panic=-1");
         expect(() => kernelCmdline("no")).toThrow("OUVROIR_VM_ASLR=no: use on or off");
+    });
+});
+
+describe("VM harness: a kernel that hangs before init", () => {
+    const early = [
+        "[    1.496413] integrity: Platform Keyring initialized",
+        "[   22.468098] rcu: INFO: rcu_preempt self-detected stall on CPU",
+        "[   48.731886] watchdog: BUG: soft lockup - CPU#1 stuck for 45s! [swapper/0:1]",
+    ].join("\n");
+    const init = "[    5.300431] Run /init as init process";
+
+    it("is told from a guest that reached init and stalled later under load", () => {
+        expect(hungBeforeInit(early)).toBe(true);
+        expect(
+            hungBeforeInit(early.split("\n").slice(0, 1).concat(early.split("\n")[2]!).join("\n")),
+        ).toBe(true);
+        expect(hungBeforeInit(`${init}\n${early}`)).toBe(false);
+        expect(hungBeforeInit(init)).toBe(false);
+        expect(hungBeforeInit("[    0.000000] Linux version 6.1.0")).toBe(false);
     });
 });
