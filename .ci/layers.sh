@@ -31,10 +31,8 @@ run_check local-openstack bash scripts/local-openstack/up.sh
 run_jest integration npm run test:integration --
 
 # 6. Real VMs under qemu (software emulation): every role's cloud-init in a Debian 12 guest,
-#    checked as a client would, with the hardening checks; the data trials beside them.
-#    Lynis (7-12 min a guest under TCG) runs on the web server only, beside the private roles'
-#    boots; on every role by hand (README "Tests"). The other hardening checks run on all roles.
-#    The backup round trips of app and xmldb run with the role checks (below).
+#    checked as a client would, with the hardening audit (Lynis included) on every role; the
+#    data trials beside them. The backup round trips of app and xmldb run with the role checks.
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)
 # Backups need restic and rclone's S3 server on this host (the round trips and the namespace test).
 run_check backup-tools bash -c 'command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic >/dev/null; }; bash scripts/s3-server.sh install'
@@ -50,16 +48,16 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
         tail -n 40 "$out/vm-host-deps.log" "$out/vm-image.log" 2>/dev/null
         echo "vm-image: FAILED"
     fi
-    # The role checks hold two guest slots (the web server, and the private roles in turn); the
-    # data trials (a web guest, then its rebuild on the same volume) run beside them in slot 2,
-    # at the same CPU priority (at nice 19 a side guest starved). The off-site backup round
-    # trips (app, xmldb) back up on the role checks' own guests, then restore on new VMs with
-    # empty volumes in slot 3, in the background while the next roles are checked.
+    # The role checks hold three guest slots (0-2): the web server, the private role being
+    # checked and the next one booting meanwhile. The data trials (a web guest, then its rebuild
+    # on the same volume) run beside them in slot 3, at the same CPU priority (at nice 19 a side
+    # guest starved). The off-site backup round trips (app, xmldb) back up on the role checks'
+    # own guests, then restore on new VMs with empty volumes in slot 4, in the background.
     run_jest_parallel \
-        vm-roles env OUVROIR_VM_ROLES=web,xmldb,iiif,app,sandbox OUVROIR_VM_LYNIS_ROLES=web \
-        OUVROIR_VM_BACKUP_ROLES=app,xmldb OUVROIR_VM_RESTORE_SLOT=3 \
+        vm-roles env OUVROIR_VM_ROLES=web,xmldb,iiif,app,sandbox OUVROIR_VM_SLOTS=3 \
+        OUVROIR_VM_BACKUP_ROLES=app,xmldb OUVROIR_VM_RESTORE_SLOT=4 \
         npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts ";" \
-        vm-trials env OUVROIR_VM_SLOT_FROM=2 OUVROIR_VM_SLOTS=3 \
+        vm-trials env OUVROIR_VM_SLOT_FROM=3 OUVROIR_VM_SLOTS=4 \
         npx jest --selectProjects vm --runInBand tests/vm/trials.test.ts
 fi
 # Backups: the day-2 fragment with real restic against a real S3 server (rclone serve s3), in a

@@ -1,8 +1,11 @@
 // Does not prove the cloud's side (OpenStack networks, security groups, Cinder attach/resize, floating IP, Let's Encrypt) nor the upstream downloads (Cantaloupe, BaseX ≥ 10, Julia): guests use Debian's packages on a host bridge standing for the private network.
 /**
  * Every role's cloud-init in real qemu guests, checked from the host as a client would: through
- * the web server's Nginx for everything public, over SSH for what only an operator sees. At most
- * two guests run at once: the web server stays up while the private roles take turns beside it.
+ * the web server's Nginx for everything public, over SSH for what only an operator sees. The web
+ * server stays up while the private roles take turns beside it; as soon as one is healthy, the
+ * next one starts booting (when the process's VM slots allow: `OUVROIR_VM_SLOTS`, default 2,
+ * that is one private role at a time), so its boot overlaps the checks, Lynis and backup of the
+ * one before.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -58,6 +61,13 @@ const bootErrors: Partial<Record<RoleName, Error>> = {};
 let base: BaseImage;
 let publicKey = "";
 
+/** Boots under way or done, so that a role is booted once whoever asks first. */
+const booting: Partial<Record<RoleName, Promise<void>>> = {};
+
+function startBoot(role: RoleName): Promise<void> {
+    return (booting[role] ??= boot(role));
+}
+
 async function boot(role: RoleName): Promise<void> {
     const { vm, input } = roleVm(
         { role, workDir: path.join(RUN_DIR, role), keyDir: defaultKeyDir() },
@@ -73,6 +83,9 @@ async function boot(role: RoleName): Promise<void> {
     } catch (e) {
         bootErrors[role] = e as Error;
     }
+    // The next private role boots while this one is checked (it waits for a free slot).
+    const next = PRIVATE_ORDER[PRIVATE_ORDER.indexOf(role) + 1];
+    if (role !== "web" && next) void startBoot(next);
 }
 
 async function stop(role: RoleName): Promise<void> {
@@ -92,9 +105,9 @@ const hardening: string[] = [];
 /** `OUVROIR_VM_AUDIT_ROLES` narrows the audited roles (default: all). */
 const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).split(",");
 /**
- * Lynis takes 7–12 min per guest under TCG (thousands of forks): `OUVROIR_VM_LYNIS_ROLES`
- * narrows the audited roles that also run it (default: all audited). CI runs it on the web
- * server only, in the background; tests/vm/hardening.test.ts runs it on every role.
+ * Lynis takes 3–4 min per guest under TCG (thousands of forks; 7–12 min before test guests
+ * booted without ASLR): `OUVROIR_VM_LYNIS_ROLES` narrows the audited roles that also run it
+ * (default: all audited, as in CI). tests/vm/hardening.test.ts runs it one role at a time.
  */
 const LYNIS = (process.env.OUVROIR_VM_LYNIS_ROLES ?? AUDITED.join(",")).split(",");
 /**
@@ -270,19 +283,24 @@ const SELECTED = (process.env.OUVROIR_VM_ROLES ?? ROLE_NAMES.join(","))
     .split(",")
     .filter((r): r is RoleName => (ROLE_NAMES as readonly string[]).includes(r));
 const PROXIED: readonly RoleName[] = ["xmldb", "iiif", "app", "sandbox"];
+/** The selected private roles in the order of this file's describes. */
+const PRIVATE_ORDER = PROXIED.filter((r) => SELECTED.includes(r));
 const needsWeb = SELECTED.some((r) => r === "web" || PROXIED.includes(r));
 const describeRole = (role: RoleName): jest.Describe =>
     SELECTED.includes(role) ? describe : describe.skip;
 
 /**
- * Boots a private role beside the web server: the other private role goes first (two guests
- * at most). Every private role, the sandbox too, is checked through the web server's Nginx.
+ * A private role's VM, booted beside the web server, or already booting since the role before
+ * it was healthy. Roles before it are stopped (their describes do it; this is a safety net),
+ * never the ones after it. Every private role, the sandbox too, is checked through the web
+ * server's Nginx.
  */
 async function bootPrivate(role: RoleName): Promise<void> {
-    for (const other of ROLE_NAMES) {
-        if (other !== role && other !== "web" && vms[other]?.running) await stop(other);
+    for (const other of PRIVATE_ORDER) {
+        if (other === role) break;
+        if (vms[other]?.running) await stop(other);
     }
-    if (!vms[role] && !bootErrors[role]) await boot(role);
+    await startBoot(role);
 }
 
 beforeAll(async () => {
@@ -299,7 +317,7 @@ beforeAll(async () => {
     const first = SELECTED.find((r) => r !== "web");
     await Promise.all([
         needsWeb
-            ? boot("web").then(() => {
+            ? startBoot("web").then(() => {
                   if (
                       SELECTED.includes("web") &&
                       AUDITED.includes("web") &&
@@ -312,7 +330,7 @@ beforeAll(async () => {
                   }
               })
             : Promise.resolve(),
-        first && (needsWeb ? PROXIED.includes(first) : true) ? boot(first) : Promise.resolve(),
+        first && (needsWeb ? PROXIED.includes(first) : true) ? startBoot(first) : Promise.resolve(),
     ]);
 });
 
@@ -326,7 +344,7 @@ afterAll(async () => {
     );
     console.log(
         [
-            "VM figures (seconds from qemu start; two guests share two cores)",
+            "VM figures (seconds from qemu start; the guests share two cores)",
             "role     cloud-init  healthy",
             ...rows,
             `Hardening (Lynis hardening index, goal ≥ ${LYNIS_GOAL}):`,
