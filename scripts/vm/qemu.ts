@@ -26,7 +26,7 @@ const SLOT_DIR = "/run/ouvroir-vm";
 const slots = (): number => Number(process.env.OUVROIR_VM_SLOTS ?? "2");
 /**
  * The first slot this process may take (default 0). A run beside another one's slots sets it to
- * their count (CI: the trials take slot 2 only), so it never takes a slot
+ * their count (CI: the role checks take slots 0-2, the trials slot 3 only), so it never takes a slot
  * the other frees for a moment between two of its VMs.
  */
 const slotFrom = (): number => Number(process.env.OUVROIR_VM_SLOT_FROM ?? "0");

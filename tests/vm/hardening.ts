@@ -322,7 +322,7 @@ export async function runLynis(vm: Vm): Promise<{
 }
 
 /**
- * The whole audit of a booted, healthy role guest. Lynis takes 7–12 min under TCG; the other
+ * The whole audit of a booted, healthy role guest. Lynis takes 3–7 min under TCG; the other
  * checks (listeners, sshd, upgrades, fail2ban) take seconds: `lynis: false` runs only those.
  */
 export async function auditHardening(
