@@ -83,7 +83,10 @@ export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: Us
  */
 export const HEALTH: Record<RoleName, string> = {
     web: "systemctl is-active --quiet nginx && curl -sk -o /dev/null https://127.0.0.1/",
-    xmldb: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/rest | grep -qE '^(200|401)$'",
+    // BaseX itself answers a query (the gateway alone answers 401 without it, 503 while it starts).
+    xmldb:
+        'pw="$(sudo cat /srv/data/basex/admin-password)" && ' +
+        "curl -sf -u \"admin:$pw\" -G http://127.0.0.1:8080/rest --data-urlencode 'query=6*7' | grep -qx 42",
     iiif: "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8182/ | grep -qE '^[234]'",
     app: "systemctl is-active --quiet mariadb 2>/dev/null || systemctl is-active --quiet postgresql",
     // Every researcher's rootless Docker answers on its socket (no root daemon by design).

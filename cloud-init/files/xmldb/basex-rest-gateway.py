@@ -101,6 +101,9 @@ class Gateway(BaseHTTPRequestHandler):
             session = Session(user, password)
         except PermissionError:
             return self._send(401, "access denied\n", [("WWW-Authenticate", 'Basic realm="BaseX"')])
+        except (OSError, BaseXError) as e:
+            # BaseX starting or restarting (after a restore): say so instead of dropping the line.
+            return self._send(503, f"BaseX is not answering yet: {e}\n", [("Retry-After", "5")])
         try:
             if db:
                 session.command(f"OPEN {db}")
