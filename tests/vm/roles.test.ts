@@ -105,7 +105,7 @@ const hardening: string[] = [];
 /** `OUVROIR_VM_AUDIT_ROLES` narrows the audited roles (default: all). */
 const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).split(",");
 /**
- * Lynis takes 3–4 min per guest under TCG (thousands of forks; 7–12 min before test guests
+ * Lynis takes 3–7 min per guest under TCG (thousands of forks; 7–12 min before test guests
  * booted without ASLR): `OUVROIR_VM_LYNIS_ROLES` narrows the audited roles that also run it
  * (default: all audited, as in CI). tests/vm/hardening.test.ts runs it one role at a time.
  */
