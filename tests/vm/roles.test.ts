@@ -432,6 +432,21 @@ describeRole("xmldb")("XML database", () => {
         });
     });
 
+    it("a restart returns only once BaseX accepts clients (day-2 and restores rely on it)", async () => {
+        const vm = vmOf("xmldb");
+        await check(["xmldb"], async () => {
+            // The client connects the moment `systemctl restart` returns, as the backup's dump
+            // does after a day-2 push; before basex.service waited for its port, it was refused.
+            const out = await sh(
+                vm,
+                "sudo systemctl restart basex.service && sudo bash -c '. /etc/ouvroir/basex.env && " +
+                    "cat /srv/data/basex/admin-password | " +
+                    'java -cp "$BASEX_CP" org.basex.BaseXClient -p1984 -Uadmin -c "XQUERY 6*7"\'',
+            );
+            expect(out).toMatch(/\b42\b/);
+        });
+    });
+
     itIsHardened("xmldb");
     itBacksUp("xmldb");
 

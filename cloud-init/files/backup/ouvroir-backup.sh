@@ -22,6 +22,13 @@ dump_basex() {
     new="$DUMP_DIR/basex.new"
     rm -rf "$new"
     install -d -m 0700 "$new"
+    # A restart in progress (day-2, the timer racing an operator) ends once BaseX accepts
+    # connections (basex.service's ExecStartPost): wait for it rather than fail the night's dump.
+    local _
+    for _ in $(seq 1 300); do
+        [[ "$(systemctl is-active basex.service || true)" == activating ]] || break
+        sleep 1
+    done
     systemctl is-active --quiet basex.service || die "basex.service is not running: no consistent dump"
     # Stale archives of an interrupted run would be taken for this run's.
     find "$dbpath" -maxdepth 1 -name '*.zip' -delete

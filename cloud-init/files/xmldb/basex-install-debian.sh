@@ -17,6 +17,7 @@ cat >/etc/ouvroir/basex.env <<ENV
 BASEX_CP=$dest/basex.jar:/usr/share/java/Saxon-HE.jar
 BASEX_MAIN=org.basex.BaseXServer
 BASEX_ARGS=-p1984
+BASEX_READY_PORTS=1984
 BASEX_WEBPATH=/opt/basex/webapp
 BASEX_HEAP=1g
 ENV

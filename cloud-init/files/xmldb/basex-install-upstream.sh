@@ -27,6 +27,7 @@ cat >/etc/ouvroir/basex.env <<ENV
 BASEX_CP=$jar:/opt/basex/lib/*:/opt/basex/lib/custom/*
 BASEX_MAIN=org.basex.BaseXHTTP
 BASEX_ARGS=-h8080 -p1984
+BASEX_READY_PORTS="1984 8080"
 BASEX_WEBPATH=/opt/basex/webapp
 BASEX_HEAP=1g
 ENV
