@@ -168,7 +168,7 @@ const ROLE_DATA: Partial<Record<RoleName, RoleData>> = {
             `seq 1 3000 | awk 'BEGIN{print "<items>"} {printf "<item id=\\"%d\\">Lettre n°%d é</item>\\n", $1, $1} END{print "</items>"}' | sudo tee /srv/data/uploads/items.xml >/dev/null`,
             `printf '<letters><letter from="Diderot">Mon amie</letter></letters>' | sudo tee /srv/data/uploads/letters.xml >/dev/null`,
             `printf 'CREATE DB catalogue /srv/data/uploads/items.xml\\nCREATE DB letters /srv/data/uploads/letters.xml\\n' > /tmp/mk.bxs`,
-            `sudo bash -c '. /etc/ouvroir/basex.env && cat /srv/data/basex/admin-password | java -cp "$BASEX_CP" org.basex.BaseXClient -p1984 -Uadmin -c /tmp/mk.bxs'`,
+            `sudo bash -c '. /etc/ouvroir/basex.env && cat /srv/data/basex/admin-password | java -XX:TieredStopAtLevel=1 -cp "$BASEX_CP" org.basex.BaseXClient -p1984 -Uadmin -c /tmp/mk.bxs'`,
         ].join(" && "),
         query:
             `pw="$(sudo cat /srv/data/basex/admin-password)" && curl -sf -u "admin:$pw" -G http://127.0.0.1:8080/rest ` +
