@@ -225,19 +225,37 @@ export function accelArgs(): string[] {
 }
 
 /**
- * The guest kernel's command line. Under TCG a fork+exec costs about 20 ms with address-space
- * randomisation and 7 ms without (measured in a guest: /bin/true, grep, awk): QEMU translates
- * code per virtual address, so a library mapped at a new address each exec is translated anew.
- * Test guests therefore boot with `norandmaps` unless `OUVROIR_VM_ASLR=on`. This is a harness
- * setting, like TCG itself: the user data is unchanged, and the cloud's guests keep ASLR (the
- * Debian default, `kernel.randomize_va_space = 2`).
+ * The guest kernel's command line. Two harness settings, like TCG itself: the user data is
+ * unchanged, and the cloud's guests keep Debian's defaults.
+ * - ASLR: under TCG a fork+exec costs about 20 ms with address-space randomisation and 7 ms
+ *   without (measured in a guest: /bin/true, grep, awk): QEMU translates code per virtual
+ *   address, so a library mapped at a new address each exec is translated anew. Test guests
+ *   boot with `norandmaps` unless `OUVROIR_VM_ASLR=on` (the cloud keeps
+ *   `kernel.randomize_va_space = 2`).
+ * - JIT: tiered JVMs crashed under multi-threaded TCG (SIGSEGV at offset 0 of a C1-compiled
+ *   method; our reading: the JIT patches a method's entry when it recompiles it, and a vCPU ran
+ *   stale code, while C1 alone recompiles nothing). It killed a Java client 3 times in 37 runs
+ *   on one guest, and `ca-certificates-java` in the middle of a first boot's apt-get; C1 alone
+ *   never crashed in 50. Every service PID 1 starts (cloud-init's apt, BaseX) therefore gets
+ *   `JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=1` (`systemd.setenv`) unless
+ *   `OUVROIR_VM_JIT=tiered`. SSH sessions do not inherit it: the scripts' own short-lived JVMs
+ *   run C1 already. The cloud's BaseX keeps the tiered JIT.
  */
-export function kernelCmdline(aslr = process.env.OUVROIR_VM_ASLR ?? "off"): string {
+export function kernelCmdline(
+    aslr = process.env.OUVROIR_VM_ASLR ?? "off",
+    jit = process.env.OUVROIR_VM_JIT ?? "c1",
+): string {
     if (aslr !== "on" && aslr !== "off") {
         throw new Error(`OUVROIR_VM_ASLR=${aslr}: use on or off`);
     }
-    const base = "root=LABEL=rootfs ro console=ttyS0 panic=-1";
-    return aslr === "off" ? `${base} norandmaps` : base;
+    if (jit !== "c1" && jit !== "tiered") {
+        throw new Error(`OUVROIR_VM_JIT=${jit}: use c1 or tiered`);
+    }
+    return [
+        "root=LABEL=rootfs ro console=ttyS0 panic=-1",
+        ...(aslr === "off" ? ["norandmaps"] : []),
+        ...(jit === "c1" ? ["systemd.setenv=JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=1"] : []),
+    ].join(" ");
 }
 
 function sh(cmd: string, args: string[]): void {

@@ -83,10 +83,28 @@ describe("VM harness: slots", () => {
 });
 
 describe("VM harness: the guest kernel's command line", () => {
+    const BASE = "root=LABEL=rootfs ro console=ttyS0 panic=-1";
+    const C1 = "systemd.setenv=JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=1";
     it("boots test guests without ASLR (3× cheaper exec under TCG) unless told otherwise", () => {
-        expect(kernelCmdline("off")).toBe("root=LABEL=rootfs ro console=ttyS0 panic=-1 norandmaps");
-        expect(kernelCmdline("on")).toBe("root=LABEL=rootfs ro console=ttyS0 panic=-1");
+        expect(kernelCmdline("off", "tiered")).toBe(`${BASE} norandmaps`);
+        expect(kernelCmdline("on", "tiered")).toBe(BASE);
         expect(() => kernelCmdline("no")).toThrow("OUVROIR_VM_ASLR=no: use on or off");
+    });
+    it("gives the services' JVMs C1 only (tiered JVMs crashed under TCG) unless told otherwise", () => {
+        expect(kernelCmdline("off", "c1")).toBe(`${BASE} norandmaps ${C1}`);
+        expect(kernelCmdline("on", "c1")).toBe(`${BASE} ${C1}`);
+        expect(() => kernelCmdline("off", "c2")).toThrow("OUVROIR_VM_JIT=c2: use c1 or tiered");
+    });
+    it("defaults: no ASLR, C1 only", () => {
+        const env = process.env;
+        process.env = { ...env };
+        delete process.env.OUVROIR_VM_ASLR;
+        delete process.env.OUVROIR_VM_JIT;
+        try {
+            expect(kernelCmdline()).toBe(`${BASE} norandmaps ${C1}`);
+        } finally {
+            process.env = env;
+        }
     });
 });
 
