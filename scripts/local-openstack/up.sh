@@ -443,16 +443,24 @@ los_wait_port 8778 placement-api 300
 los_wait_port 8774 nova-api 300
 los_wait_port 8776 cinder-api 300
 
-# The compute host must be mapped to cell1 before anything can be scheduled on it.
+# The compute host must be mapped to cell1 before anything can be scheduled on it. The loop's
+# own answer decides: a second nova-manage call after it once failed under load (CI, 20:56)
+# although the host was mapped, and its error went to /dev/null.
+registered=""
+hosts_err="$(mktemp)"
 for i in $(seq 90); do
-    if as nova nova-manage cell_v2 list_hosts 2>/dev/null | grep -q ' ouvroir-local '; then
+    if as nova nova-manage cell_v2 list_hosts 2>"$hosts_err" | grep -q ' ouvroir-local '; then
+        registered=yes
         break
     fi
     ((i % 5 == 1)) && as nova nova-manage cell_v2 discover_hosts >/dev/null 2>&1 || true
     sleep 1
 done
-as nova nova-manage cell_v2 list_hosts 2>/dev/null | grep -q ' ouvroir-local ' ||
+if [[ -z "$registered" ]]; then
+    tail -n 5 "$hosts_err" >&2
     los_die "nova-compute did not register (see /var/log/nova/nova-compute.log)"
+fi
+rm -f "$hosts_err"
 phase_end start
 
 # ---------------------------------------------------------------------------------------------
