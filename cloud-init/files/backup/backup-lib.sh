@@ -63,7 +63,7 @@ basex_dbpath() {
 
 # The short-lived BaseX JVMs (a client, a standalone restore) stop at the C1 compiler: a few
 # commands gain nothing from C2 and start faster without it. Under emulation (the VM tests' TCG)
-# C2-compiled code also crashed the JVM (SIGSEGV) in 3 runs of 37; none in 50 with C1 only.
+# the tiered JIT also crashed the JVM (SIGSEGV) in 3 runs of 37; C1 only, in none of 50.
 BASEX_CLI_JAVA_OPTS=(-XX:TieredStopAtLevel=1)
 
 # A BaseX command file run by a standalone BaseX as the basex user (the server must be stopped:

@@ -20,7 +20,7 @@ trap 'rm -f "$cmd"' EXIT
 printf 'ALTER PASSWORD admin %s\n' "$(cat "$pwfile")" >"$cmd"
 chown basex "$cmd"
 chmod 0400 "$cmd"
-# C1 only: a one-command JVM starts faster (and C2 crashed JVMs under the VM tests' emulation).
+# C1 only: a one-command JVM starts faster (and the tiered JIT crashed under the tests' TCG).
 runuser -u basex -- /usr/bin/java -XX:TieredStopAtLevel=1 -Dorg.basex.DBPATH="$dir/data" -cp "$BASEX_CP" org.basex.BaseX -c "$cmd"
 echo "$sum" >"$stamp"
 chown basex:basex "$stamp"
