@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { RunError } from "@pulumi/pulumi/errors";
 import { ROLES, ROLE_NAMES, RoleName, isRoleName } from "./components/roles";
 import type { BackupSettings } from "./components/backup";
 import type { Download, Researcher, Site } from "./components/userData";
@@ -151,13 +152,13 @@ export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
 
 export type RawConfig = Partial<Record<string, unknown>>;
 
-export class ConfigError extends Error {
+export class ConfigError extends RunError {
     constructor(
-        readonly stack: string,
+        readonly stackName: string,
         readonly problems: readonly string[],
     ) {
         super(
-            `stack '${stack}' has ${problems.length} configuration problem(s); nothing was created:\n` +
+            `stack '${stackName}' has ${problems.length} configuration problem(s); nothing was created:\n` +
                 problems.map((p) => `  - ${p}`).join("\n"),
         );
         this.name = "ConfigError";

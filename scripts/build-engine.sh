@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build (or reuse) the Pulumi engine from Go modules: the CLI, the Node.js language host and the
-# resource providers pinned by tools/engine/go.mod (its `tool` lines), into a cache outside the
-# repo. The last line printed on stdout is the bin directory, so callers can do
+# Build (or reuse) the Pulumi engine from Go modules: the CLI pinned by tools/engine/go.mod (its
+# `tool` lines) and our bridged OpenStack provider (tools/engine/openstack, its own module: the
+# bridge needs an older pkg/v3 than the CLI), into a cache outside the repo. The provider's schema
+# is written beside it and checked against the npm SDK (tools/engine/schema-check.ts). The last line printed on stdout is the bin directory, so callers can do
 #   PATH="$(bash scripts/build-engine.sh | tail -1):$PATH"
 # Environment:
 #   OUVROIR_ENGINE_DIR          cache root (default /var/cache/ouvroir/engine)
@@ -21,7 +22,6 @@ require_all="${OUVROIR_ENGINE_REQUIRE_ALL:-0}"
 wanted=(
     "pulumi github.com/pulumi/pulumi/pkg/v3@v3.248.0"
     "pulumi-language-nodejs github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@v3.248.0"
-    "pulumi-resource-openstack github.com/pulumi/pulumi-openstack/provider/v3@v3.15.2"
     "pulumi-resource-random github.com/pulumi/pulumi-random/provider/v4@v4.21.2"
     "pulumi-resource-command github.com/pulumi/pulumi-command/provider@v1.2.1"
 )
@@ -39,7 +39,9 @@ if ! command -v go > /dev/null 2>&1; then
     fi
 fi
 
-key="$(cat "$mod_dir/go.mod" "$mod_dir/go.sum" "$self" | sha256sum | cut -c1-16)"
+os_dir="$mod_dir/openstack"
+key="$(cat "$mod_dir/go.mod" "$mod_dir/go.sum" "$os_dir/go.mod" "$os_dir/go.sum" "$os_dir/main.go" \
+    "$self" | sha256sum | cut -c1-16)"
 key_dir="$engine_root/$key"
 bin="$key_dir/bin"
 
@@ -137,6 +139,23 @@ for pkg in "${tools[@]}"; do
     echo "engine: built $name in $(($(date +%s) - t0)) s wall," \
         "$((cpu - cpu0)) s CPU (${size} MB)"
 done
+
+# Our bridged OpenStack provider (tools/engine/README.md says what it is and how it is checked),
+# then its Pulumi schema beside it: the provider serves it to the engine (GetSchema).
+t0="$(date +%s)"
+read_cpu
+cpu0="$cpu"
+# shellcheck disable=SC2086 # OUVROIR_ENGINE_GOFLAGS is a list of flags
+(cd "$os_dir" && nice -n 10 go build -trimpath -ldflags "-s -w" ${OUVROIR_ENGINE_GOFLAGS:-} \
+    -o "$tmp/bin/pulumi-resource-openstack" .)
+read_cpu
+echo "engine: built pulumi-resource-openstack in $(($(date +%s) - t0)) s wall," \
+    "$((cpu - cpu0)) s CPU ($(du -m "$tmp/bin/pulumi-resource-openstack" | cut -f1) MB)"
+# The schema generator warns that it cannot find the upstream docs (not needed at run time).
+"$tmp/bin/pulumi-resource-openstack" schema > "$tmp/bin/pulumi-resource-openstack.schema.json" \
+    2> "$tmp/schema.log" || { cat "$tmp/schema.log" >&2; exit 1; }
+echo "engine: $("$tmp/bin/pulumi-resource-openstack" -version): schema of" \
+    "$(grep -c '"inputProperties"' "$tmp/bin/pulumi-resource-openstack.schema.json") resources written"
 
 # Probe each wanted binary that go.mod cannot name, from a scratch module so ours is untouched,
 # and record the proxy's own answer.

@@ -15,7 +15,7 @@ export interface Registration {
 }
 
 export interface MockWorld {
-    /** Outputs of the stack's previous deployment, as its own StackReference sees them. */
+    /** Outputs of the stack's previous deployment, as the engine's readStackOutputs gives them. */
     previousOutputs: Record<string, unknown>;
 }
 
@@ -47,15 +47,6 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
             } {
                 const state: Record<string, unknown> = { ...args.inputs };
                 switch (args.type) {
-                    case "pulumi:pulumi:StackReference":
-                        return {
-                            id: args.name,
-                            state: {
-                                name: args.name,
-                                outputs: current.previousOutputs,
-                                secretOutputNames: [],
-                            },
-                        };
                     case "openstack:networking/port:Port":
                         if (!ipByPort.has(args.name))
                             ipByPort.set(args.name, `10.20.0.${10 + ipByPort.size}`);
@@ -85,6 +76,12 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
                 switch (args.token) {
+                    case "pulumi:pulumi:readStackOutputs":
+                        return {
+                            name: args.inputs.name,
+                            outputs: current.previousOutputs,
+                            secretOutputNames: [],
+                        };
                     case "openstack:networking/getNetwork:getNetwork":
                         return { ...EXTERNAL_NETWORK, external: true };
                     case "openstack:images/getImage:getImage":

@@ -119,16 +119,10 @@ export async function runProgram(
             id: string | undefined;
             state: Record<string, unknown>;
         } {
-            const id =
-                args.type === "pulumi:pulumi:StackReference"
-                    ? args.name
-                    : uuidFrom(`${stack}/${args.type}/${args.name}`);
+            const id = uuidFrom(`${stack}/${args.type}/${args.name}`);
             const inputs = args.inputs as Record<string, unknown>;
             const state: Record<string, unknown> = { ...inputs };
             switch (args.type) {
-                case "pulumi:pulumi:StackReference":
-                    // First deployment: the stack has no outputs yet.
-                    return { id, state: { name: args.name, outputs: {}, secretOutputNames: [] } };
                 case "openstack:networking/subnet:Subnet":
                     subnetCidrs.push(String(inputs["cidr"]));
                     break;
@@ -176,6 +170,9 @@ export async function runProgram(
         },
         call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
             switch (args.token) {
+                case "pulumi:pulumi:readStackOutputs":
+                    // First deployment: the stack has no outputs yet.
+                    return { name: args.inputs.name, outputs: {}, secretOutputNames: [] };
                 case "openstack:images/getImage:getImage":
                     return {
                         id: cloud.image.id,

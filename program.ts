@@ -1,0 +1,155 @@
+/**
+ * The program: config → private network → role VMs → outputs, as one function. index.ts runs it
+ * under the CLI (`pulumi up`); tools/engine/run.ts runs the same function as an Automation API
+ * inline program. No raw openstack.* calls here; the mechanics live in components/.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, loadStackConfig, shrinkProblems } from "./config";
+import { RoleDay2 } from "./components/day2";
+import { deployedDataVolumeSizes } from "./components/deployed";
+import { imageId } from "./components/image";
+import { instanceName } from "./components/naming";
+import { endpoints, sshConfig } from "./components/outputs";
+import { PrivateNetwork } from "./components/privateNetwork";
+import { ROLE_CLASSES } from "./components/roleClasses";
+import { ROLES, ROLE_NAMES, RoleName } from "./components/roles";
+import { RoleUserData, RoleVm } from "./components/roleVm";
+
+export async function program(): Promise<Record<string, unknown>> {
+    // Everything is validated before the first resource is registered: nothing is half-created.
+    const { config: cfg, quota, secrets } = loadStackConfig();
+    const shrink = shrinkProblems(cfg, await deployedDataVolumeSizes());
+    if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
+    if (cfg.protectData && !cfg.backup) {
+        void pulumi.log.warn(
+            "ouvroir:backup is not set: this protected stack has no off-site backup (docs/backup.md).",
+        );
+    }
+
+    const network = new PrivateNetwork("network", {
+        stack: cfg.stack,
+        cidr: cfg.privateCidr,
+        dnsServers: cfg.dnsServers,
+        externalNetwork: cfg.externalNetwork,
+        existing: cfg.existingNetwork,
+    });
+    const image = imageId(cfg.image);
+    const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
+
+    const common = (role: RoleName): RoleUserData => ({
+        adminUser: cfg.adminUser,
+        sshAuthorizedKeys: cfg.sshPublicKeys,
+        privateCidr: cfg.privateCidr,
+        publicHostname: cfg.publicHostname,
+        letsencryptEmail: cfg.letsencryptEmail,
+        sites: role === "web" ? cfg.sites : [],
+        upstreams: {},
+        researchers: role === "sandbox" ? cfg.researchers : [],
+        sqlEngine: cfg.sqlEngine,
+        packageSource: cfg.packageSource,
+        downloads: cfg.downloads,
+    });
+    const vm = (role: RoleName, userData: pulumi.Input<RoleUserData>): RoleVm => {
+        const rc = cfg.roles[role];
+        if (!rc) throw new Error(`role ${role} is not deployed`);
+        return new ROLE_CLASSES[role](role, {
+            stack: cfg.stack,
+            flavor: rc.flavor,
+            imageId: image,
+            bootVolumeGb: cfg.bootVolumeGb,
+            network: {
+                networkId: network.networkId,
+                subnetId: network.subnetId,
+                cidr: network.cidr,
+                bastionGroupId: network.bastionGroupId,
+                externalNetworkName: network.externalNetworkName,
+            },
+            adminCidrs: cfg.adminCidrs,
+            sqlEngine: cfg.sqlEngine,
+            dataVolume: ROLES[role].stateful
+                ? {
+                      sizeGb: rc.dataVolumeGb,
+                      volumeType: rc.dataVolumeType,
+                      existingId: rc.existingDataVolumeId,
+                  }
+                : undefined,
+            userData,
+            protectData: cfg.protectData,
+            rebuild: cfg.rebuild.includes(role),
+        });
+    };
+
+    // Private roles first: the web server proxies to their addresses.
+    const vms: Partial<Record<RoleName, RoleVm>> = {};
+    for (const role of deployed.filter((r) => r !== "web")) vms[role] = vm(role, common(role));
+    const upstreams = Object.fromEntries(
+        Object.entries(vms).map(([role, v]) => [role, (v as RoleVm).privateIp]),
+    );
+    const web = vm("web", { ...common("web"), upstreams });
+    vms.web = web;
+
+    const publicIp = web.publicIp ?? pulumi.output("");
+
+    // Day-2: wait for each VM's cloud-init and push what may change later, through the bastion.
+    if (cfg.day2) {
+        for (const role of deployed) {
+            const v = vms[role] as RoleVm;
+            new RoleDay2(`${role}-day2`, {
+                role,
+                instanceId: v.instanceId,
+                host: role === "web" ? publicIp : v.privateIp,
+                bastion: role === "web" ? undefined : publicIp,
+                user: cfg.adminUser,
+                // Without the secret key, the command provider uses the operator's SSH agent.
+                privateKey: secrets?.sshPrivateKey,
+                input: v.userDataInput,
+                backup:
+                    cfg.backup && secrets?.backupAccessKeyId && secrets.backupSecretAccessKey
+                        ? {
+                              settings: cfg.backup,
+                              accessKeyId: secrets.backupAccessKeyId,
+                              secretAccessKey: secrets.backupSecretAccessKey,
+                          }
+                        : undefined,
+                protectData: cfg.protectData,
+            });
+        }
+    }
+    const privateHosts = deployed.map((r) => ({ role: r, vm: vms[r] as RoleVm }));
+    return {
+        endpoints: publicIp.apply((ip) => endpoints(cfg.publicHostname, ip, deployed, cfg.sites)),
+        bastion: publicIp,
+        privateIps: pulumi.all(
+            Object.fromEntries(privateHosts.map((h) => [h.role, h.vm.privateIp])),
+        ),
+        sshConfig: pulumi
+            .all([
+                publicIp,
+                pulumi.all(privateHosts.filter((h) => h.role !== "web").map((h) => h.vm.privateIp)),
+            ])
+            .apply(([ip, ips]) =>
+                sshConfig(
+                    cfg.adminUser,
+                    { name: instanceName(cfg.stack, "web"), publicIp: ip },
+                    privateHosts
+                        .filter((h) => h.role !== "web")
+                        .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "" })),
+                ),
+            ),
+        // Where this stack's off-site backups go (no secret in it): for runbooks and migration.
+        backups: cfg.backup ? { endpoint: cfg.backup.endpoint, bucket: cfg.backup.bucket } : null,
+        quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
+        dataVolumeSizes: Object.fromEntries(
+            deployed
+                .filter((r) => vms[r]?.dataVolumeGb !== undefined)
+                .map((r) => [r, vms[r]?.dataVolumeGb]),
+        ),
+        dataVolumeIds: pulumi.all(
+            Object.fromEntries(
+                deployed
+                    .filter((r) => vms[r]?.dataVolumeId)
+                    .map((r) => [r, vms[r]?.dataVolumeId as pulumi.Output<string>]),
+            ),
+        ),
+    };
+}
