@@ -1,6 +1,7 @@
 // Test layers (see README "Tests"): `unit` is the fast suite that `npm test` runs; `vm` boots
-// real qemu guests (npm run test:vm); `integration` drives a real Pulumi engine against a local
-// OpenStack (npm run test:integration).
+// real qemu guests (npm run test:vm); `integration` checks the program's resources against a local
+// OpenStack's APIs without the engine (npm run test:integration); `engine` runs the program
+// through the real Pulumi engine against that OpenStack (npm run test:engine).
 const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] };
 const common = {
     testEnvironment: "node",
@@ -33,5 +34,6 @@ module.exports = {
             displayName: "integration",
             testMatch: ["<rootDir>/tests/integration/**/*.test.ts"],
         },
+        { ...common, displayName: "engine", testMatch: ["<rootDir>/tests/engine/**/*.test.ts"] },
     ],
 };

@@ -18,6 +18,8 @@ import {
     Stack,
 } from "@pulumi/pulumi/automation";
 
+import { recover } from "./recover";
+
 export const REPO = path.resolve(__dirname, "../..");
 export const PROJECT = "ouvroir";
 
@@ -32,7 +34,9 @@ commands:
   up <stack> --yes           apply (--yes is required, as with the CLI's --non-interactive)
   refresh <stack> --yes      read the cloud into the state
   destroy <stack> --yes      delete the stack's resources (protected ones refuse)
-  cancel <stack>             cancel an update in progress that was interrupted
+  cancel <stack>             remove the lock an interrupted update left
+  recover <stack>            after an interrupted up: cancel, delete the orphans of its pending
+                             creates (tools/engine/recover.ts), clear them; then run up
   export <stack> <file>      write the state (pulumi stack export) to <file>
   import <stack> <file>      read the state from <file> (pulumi stack import)
 
@@ -144,7 +148,16 @@ export function parseArgs(argv: readonly string[]): Args | string {
         else pos.push(x);
     }
     [a.command = "", a.stack = "", a.file] = pos;
-    const commands = ["preview", "up", "refresh", "destroy", "cancel", "export", "import"];
+    const commands = [
+        "preview",
+        "up",
+        "refresh",
+        "destroy",
+        "cancel",
+        "recover",
+        "export",
+        "import",
+    ];
     if (!commands.includes(a.command))
         return a.command ? `unknown command ${a.command}` : "no command";
     if (!a.stack) return "no stack named";
@@ -167,6 +180,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.error(`engine: ${a}\n\n${USAGE}`);
         return 2;
     }
+    // The program reads other stack files (ouvroir:sharesAllocationWith) from its directory.
+    process.chdir(a.workDir);
     const stack = await engineStack(a.stack, a.workDir);
     const onOutput = (s: string): boolean => process.stdout.write(s);
     const common = { onOutput, color: "never" as const };
@@ -195,6 +210,10 @@ export async function main(argv: readonly string[]): Promise<number> {
             break;
         case "cancel":
             await stack.cancel();
+            console.log(`engine: ${a.stack} is unlocked`);
+            break;
+        case "recover":
+            await recover(stack);
             break;
         case "export":
             fs.writeFileSync(
