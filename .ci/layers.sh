@@ -8,27 +8,32 @@ run_check cloud-init-schema bash scripts/validate-cloud-init.sh
 run_check workflows bash scripts/lint-workflows.sh
 run_check policy-pack bash policy/check-loads.sh
 
-# 4. The engine from Go modules: only the CLI can be built here (the proxy refuses the Node.js
-#    language host and the providers: tools/engine/README.md). With it, the migration round trip
-#    through a real `pulumi stack import` / `export`.
+# 4. The engine from Go modules: the CLI and our bridged OpenStack provider (tools/engine/README.md;
+#    the Node.js language host and the random/command providers cannot be built here). The
+#    provider's schema against the npm SDK; the migration round trip through a real CLI.
 note "engine: waiting for the background build (scripts/build-engine.sh)"
 t=$(stamp)
 wait "$engine_pid"
 engine_bin=$(tail -n 1 "$out/engine.out")
-tail -n 12 "$out/engine.log"
+tail -n 12 "$out/engine.out" "$out/engine.log"
 echo "engine: waited $(($(stamp) - t)) s"
-if [[ -x "$engine_bin/pulumi" ]]; then
+if [[ -x "$engine_bin/pulumi" && -x "$engine_bin/pulumi-resource-openstack" ]]; then
     export PATH="$engine_bin:$PATH" PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    run_check engine-schema npx --no-install ts-node --transpile-only tools/engine/schema-check.ts \
+        "$engine_bin/pulumi-resource-openstack.schema.json"
     run_check migration-cli bash tests/migration/check-with-cli.sh
 else
     failed=$((failed + 1))
     failures+=("engine")
-    echo "engine: the pulumi CLI was not built"
+    echo "engine: the pulumi CLI or the OpenStack provider was not built"
 fi
 
-# 5. A real OpenStack from Debian's packages, and the program's resources against its APIs.
+# 5. A real OpenStack from Debian's packages: the program's resources against its APIs (prod's,
+#    replayed), then the whole program through the real engine and provider (tests/engine).
 run_check local-openstack bash scripts/local-openstack/up.sh
 run_jest integration npm run test:integration --
+export OUVROIR_ENGINE_BIN="$engine_bin"
+run_jest engine npm run test:engine --
 
 # 6. Real VMs under qemu (software emulation): every role's cloud-init in a Debian 12 guest,
 #    checked as a client would, with the hardening audit (Lynis included) on every role; the

@@ -20,7 +20,14 @@ import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
-import { REPO, engineBin, engineEnv, engineStack, stepCollector } from "../../tools/engine/run";
+import {
+    REPO,
+    destroyAfterPreview,
+    engineBin,
+    engineEnv,
+    engineStack,
+    stepCollector,
+} from "../../tools/engine/run";
 import { recover } from "../../tools/engine/recover";
 
 const STACK = "local";
@@ -213,7 +220,13 @@ describe("the local stack through the real engine", () => {
             fs.writeFileSync(process.env.OUVROIR_ENGINE_FIGURES, JSON.stringify(figures));
         if (work && process.env.OUVROIR_KEEP_WORK !== "1")
             fs.rmSync(work, { recursive: true, force: true });
-        execFileSync(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"], { stdio: "inherit" });
+        // As the admin: not with the demo user's OS_CLOUD that beforeAll set.
+        const env = { ...process.env };
+        delete env.OS_CLOUD;
+        execFileSync(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"], {
+            stdio: "inherit",
+            env,
+        });
     });
 
     it("leaves the committed stack file byte for byte as `stack init` writes it", () => {
@@ -422,11 +435,30 @@ describe("the local stack through the real engine", () => {
         expect(vol?.attachedTo).toEqual([serverNamed(inv, "local-sandbox-1")[0]]);
     });
 
+    it("12. the policy pack judges real previews through the CLI", async () => {
+        const policyPacks = [path.join(REPO, "policy")];
+        const ok = await timed("preview with the policy pack", () =>
+            stack.preview({ policyPacks, expectNoChanges: true }),
+        );
+        expect(ok.stdout).toContain("ouvroir-alliance");
+        // World-open SSH in an unprotected stack passes the program's checks; the pack refuses it.
+        const undo = editStackFile((d) => d.setIn(["config", "ouvroir:adminCidrs"], ["0.0.0.0/0"]));
+        try {
+            const r = runner("preview", "--policy-pack", path.join(REPO, "policy"));
+            expect(r.status).not.toBe(0);
+            expect(r.out).toContain("[mandatory]");
+            expect(r.out).toContain("no-public-admin-ports");
+            expect(r.out).toContain("web-ssh-0-0-0-0-0");
+        } finally {
+            undo();
+        }
+    });
+
     it("9. an up killed with SIGKILL mid-way, then recover and up: no duplicate, nothing lost", async () => {
         const deployed = counts(api());
         // The adopted volume goes with the stack's destroy below; the next deployment creates one.
         await stack.removeConfig(`ouvroir:roles.${ADOPTED_ROLE}.existingDataVolumeId`, true);
-        await timed("destroy", () => stack.destroy({ onOutput: () => undefined }));
+        await timed("destroy", () => destroyAfterPreview(stack, { onOutput: () => undefined }));
         expect(counts(api())).toEqual(empty);
         const child: ChildProcess = spawn(
             "npx",
@@ -515,14 +547,16 @@ describe("the local stack through the real engine", () => {
     it("11. destroy refuses while volumes are protected; destroy of local leaves the API as it was", async () => {
         await stack.setConfig("ouvroir:protectData", { value: "true" });
         await timed("up (protect)", () => stack.up({ onOutput: () => undefined }));
+        const deployed = counts(api());
         let out = "";
-        await expect(stack.destroy({ onOutput: (s) => (out += s) })).rejects.toThrow();
-        expect(out).toMatch(/protect/);
-        const inv = api();
-        expect(Object.values(inv.volumes).filter((v) => /data/.test(v.name))).toHaveLength(5);
+        await expect(destroyAfterPreview(stack, { onOutput: (s) => (out += s) })).rejects.toThrow(
+            /protected/,
+        );
+        // Refused before anything was deleted: every server and volume is still there.
+        expect(counts(api())).toEqual(deployed);
         await stack.setConfig("ouvroir:protectData", { value: "false" });
         await timed("up (unprotect)", () => stack.up({ onOutput: () => undefined }));
-        await timed("destroy", () => stack.destroy({ onOutput: () => undefined }));
+        await timed("destroy", () => destroyAfterPreview(stack, { onOutput: () => undefined }));
         expect(counts(api())).toEqual(empty);
     });
 });

@@ -12,8 +12,9 @@
  * an orphan of the interrupted `up`, new and empty (never a data volume that held data: those are
  * in the state). It deletes those orphans with the `openstack` CLI, then clears the pending
  * creates with `refresh --clear-pending-creates`, and the next `up` creates them cleanly.
- * What it cannot find by name (security-group rules, attachments, associations: created in a
- * second, rarely pending) is listed for the operator to check.
+ * Links (a router interface, a volume attachment, a floating IP association, a security-group
+ * rule) are undone between the objects the state holds, so that `up` makes them again. What it
+ * cannot place is listed for the operator to check.
  */
 import { execFileSync } from "child_process";
 import { Stack } from "@pulumi/pulumi/automation";
@@ -87,6 +88,80 @@ function openstack(args: string[], tries = 4): string {
     }
 }
 
+/** Quietly ignores "already gone" answers: what we remove may not have been made. */
+function tolerant(args: string[]): void {
+    try {
+        openstack(args);
+    } catch (e) {
+        const err = String((e as { stderr?: unknown }).stderr ?? e);
+        if (
+            !/not found|No \w+ with a name or ID|Could not find|has no interface|is not attached|not associated/i.test(
+                err,
+            )
+        )
+            throw e;
+    }
+}
+
+/**
+ * Links between objects in the state (an interface, an attachment, an association, a rule) that
+ * an interrupted create may have made: undone, so that `up` makes them again. Returns false for
+ * a type it does not know. Each undo only touches objects the stack holds (ids from the inputs).
+ */
+function undoLink(type: string, i: Record<string, unknown>, known: Set<unknown>): boolean {
+    const str = (k: string): string => String(i[k] ?? "");
+    switch (type) {
+        case "openstack:networking/routerInterface:RouterInterface":
+            if (known.has(str("routerId")))
+                tolerant(["router", "remove", "subnet", str("routerId"), str("subnetId")]);
+            return true;
+        case "openstack:compute/volumeAttach:VolumeAttach":
+            if (known.has(str("instanceId")) && known.has(str("volumeId")))
+                tolerant(["server", "remove", "volume", str("instanceId"), str("volumeId")]);
+            return true;
+        case "openstack:networking/floatingIpAssociate:FloatingIpAssociate":
+            tolerant(["floating", "ip", "unset", "--port", str("floatingIp")]);
+            return true;
+        case "openstack:networking/secGroupRule:SecGroupRule": {
+            if (!known.has(str("securityGroupId"))) return true;
+            const rules = JSON.parse(
+                openstack([
+                    "security",
+                    "group",
+                    "rule",
+                    "list",
+                    str("securityGroupId"),
+                    "--long",
+                    "-f",
+                    "json",
+                ]),
+            ) as Record<string, unknown>[];
+            const range = (r: Record<string, unknown>): string => String(r["Port Range"] ?? "");
+            const want =
+                i["portRangeMin"] === undefined
+                    ? ""
+                    : `${str("portRangeMin")}:${str("portRangeMax")}`;
+            for (const r of rules) {
+                const same =
+                    String(r["Direction"]) === str("direction") &&
+                    String(r["Ethertype"]) === str("ethertype") &&
+                    String(r["IP Protocol"] ?? "").toLowerCase() ===
+                        str("protocol").toLowerCase() &&
+                    range(r) === want &&
+                    String(r["IP Range"] ?? "") ===
+                        (i["remoteIpPrefix"] === undefined ? "" : str("remoteIpPrefix")) &&
+                    String(r["Remote Security Group"] ?? "") ===
+                        (i["remoteGroupId"] === undefined ? "" : str("remoteGroupId"));
+                if (same && !known.has(String(r["ID"])))
+                    tolerant(["security", "group", "rule", "delete", String(r["ID"])]);
+            }
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
 /** Cancels, deletes the orphans of pending creates, clears them. Logs each step with `log`. */
 export async function recover(
     stack: Stack,
@@ -115,6 +190,11 @@ export async function recover(
     for (const op of pending) {
         const what = `${op.resource.type} ${op.resource.urn.split("::").pop()}`;
         result.pending.push(what);
+        if (undoLink(op.resource.type, op.resource.inputs ?? {}, known)) {
+            result.deleted.push(`${what} (undone)`);
+            log(`recover: ${what}: undone if it was made`);
+            continue;
+        }
         const how = NAMED[op.resource.type];
         const name = op.resource.inputs?.["name"];
         if (!how || typeof name !== "string" || name === "") {

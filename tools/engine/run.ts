@@ -11,6 +11,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
+    DestroyOptions,
+    DestroyResult,
     EngineEvent,
     LocalWorkspace,
     OpType,
@@ -51,12 +53,14 @@ PULUMI_CONFIG_PASSPHRASE_FILE, and the OpenStack credentials (OS_CLOUD or OS_*).
 
 /** The engine's bin directory: OUVROIR_ENGINE_BIN, else what scripts/build-engine.sh builds. */
 export function engineBin(): string {
-    if (process.env.OUVROIR_ENGINE_BIN) return process.env.OUVROIR_ENGINE_BIN;
-    const out = execFileSync("bash", [path.join(REPO, "scripts/build-engine.sh")], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-    const bin = out.trim().split("\n").pop() ?? "";
+    let bin = process.env.OUVROIR_ENGINE_BIN ?? "";
+    if (bin === "") {
+        const out = execFileSync("bash", [path.join(REPO, "scripts/build-engine.sh")], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        bin = out.trim().split("\n").pop() ?? "";
+    }
     for (const b of ["pulumi", "pulumi-resource-openstack"])
         if (!fs.existsSync(path.join(bin, b)))
             throw new Error(`${b} is missing from ${bin}: see tools/engine/README.md`);
@@ -66,7 +70,8 @@ export function engineBin(): string {
 /** The environment every engine run gets: no plugin downloads, no update check. */
 export function engineEnv(bin: string): Record<string, string> {
     return {
-        PATH: `${bin}:${process.env.PATH ?? ""}`,
+        // tools/engine/bin: our launcher of Node.js policy packs (pulumi-analyzer-policy-nodejs).
+        PATH: `${bin}:${path.join(REPO, "tools/engine/bin")}:${process.env.PATH ?? ""}`,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
@@ -91,6 +96,19 @@ export async function engineStack(
         { stackName, projectName: PROJECT, program },
         { workDir, pulumiCommand, envVars: env },
     );
+}
+
+/**
+ * Destroy, after a preview of it: a protected resource fails the preview before anything is
+ * deleted. (The Automation API's destroy skips the preview; without this, it deleted the
+ * unprotected servers before it reached a protected volume and stopped.)
+ */
+export async function destroyAfterPreview(
+    stack: Stack,
+    opts: DestroyOptions = {},
+): Promise<DestroyResult> {
+    await stack.previewDestroy({ ...opts, onEvent: undefined });
+    return stack.destroy(opts);
 }
 
 /** One resource step the engine reports: operation and `type::name`. */
@@ -206,7 +224,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             await stack.refresh({ ...common, expectNoChanges: a.expectNoChanges });
             break;
         case "destroy":
-            await stack.destroy(common);
+            await destroyAfterPreview(stack, common);
             break;
         case "cancel":
             await stack.cancel();
