@@ -152,6 +152,17 @@ export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
 
 export type RawConfig = Partial<Record<string, unknown>>;
 
+/**
+ * Values that reach a shell, cloud-init's YAML or the operator's ssh config are held to these
+ * shapes at preview, so that a quote, a newline, `$(…)` or `;` never reaches those sinks.
+ */
+export const SAFE = {
+    userName: /^[a-z_][a-z0-9_-]{0,31}$/,
+    email: /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/,
+    url: /^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+,=@:-]*)*$/,
+    version: /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/,
+};
+
 export class ConfigError extends RunError {
     constructor(
         readonly stackName: string,
@@ -409,7 +420,13 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                 `ouvroir:sshPublicKeys holds a PRIVATE key: remove it now and rotate that key.`,
             );
     }
+    // The admin user reaches cloud-init's YAML, shell scripts and the operator's ~/.ssh/config
+    // (sshConfig output): a Linux user name, nothing else.
     const adminUser = String(v.adminUser);
+    if (!SAFE.userName.test(adminUser) || adminUser === "root")
+        problems.push(
+            `ouvroir:adminUser ${JSON.stringify(adminUser)} is not a user name: use lower-case letters, digits, _ and - (at most 32, not root), e.g. debian.`,
+        );
 
     // Image and volumes
     let image: ImageConfig = { namePattern: DEFAULTS.image.namePattern };
@@ -558,8 +575,10 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         );
     }
     const letsencryptEmail = String(v.letsencryptEmail) || undefined;
-    if (letsencryptEmail && !/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(letsencryptEmail)) {
-        problems.push(`ouvroir:letsencryptEmail "${letsencryptEmail}" is not an e-mail address.`);
+    if (letsencryptEmail && !SAFE.email.test(letsencryptEmail)) {
+        problems.push(
+            `ouvroir:letsencryptEmail ${JSON.stringify(letsencryptEmail)} is not an e-mail address.`,
+        );
     }
     const sites: Site[] = [];
     if (!Array.isArray(v.sites)) {
@@ -706,9 +725,18 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             }
             const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
             const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
-            if (!/^https:\/\//.test(merged.url))
+            for (const k of Object.keys(isObject(d) ? d : {}))
+                if (!["version", "url", "sha256"].includes(k))
+                    problems.push(
+                        `ouvroir:downloads.${name}.${k} is not a download setting; use version, url and sha256.`,
+                    );
+            if (!SAFE.url.test(String(merged.url)))
                 problems.push(
-                    `ouvroir:downloads.${name}.url must be an https:// URL (a mirror is fine).`,
+                    `ouvroir:downloads.${name}.url must be a plain https:// URL (a mirror is fine): letters, digits and . _ ~ % + , = @ / : - only.`,
+                );
+            if (!SAFE.version.test(String(merged.version)))
+                problems.push(
+                    `ouvroir:downloads.${name}.version ${JSON.stringify(merged.version)} is not a version: letters, digits and . + _ - only, e.g. ${base.version}.`,
                 );
             if (merged.sha256 && !SHA256.test(merged.sha256))
                 problems.push(

@@ -1,0 +1,89 @@
+// Hostile values in the config keys whose values reach a shell, cloud-init's YAML or the
+// operator's ~/.ssh/config (the admin user, the Let's Encrypt e-mail, the upstream downloads'
+// versions and URLs): each is refused at parse time with the key named, before any resource
+// exists (the program throws before its first registration: tests/stacks, "guards at program
+// level"). Does not cover the other key families yet (issue 15 lists them).
+import * as path from "path";
+import { ConfigError, RawConfig, SAFE, parseStackConfig, readStackFile } from "../../config";
+
+const root = path.resolve(__dirname, "../..");
+const prod = (): RawConfig => ({
+    ...readStackFile(root, "prod"),
+    backupAccessKeyId: "(secret)",
+    backupSecretAccessKey: "(secret)",
+});
+
+function problemsOf(raw: RawConfig): string[] {
+    try {
+        parseStackConfig("prod", raw);
+        return [];
+    } catch (e) {
+        if (e instanceof ConfigError) return [...e.problems];
+        throw e;
+    }
+}
+
+const HOSTILE = [
+    "$(touch /tmp/pwned)",
+    "`id`",
+    'a"; reboot; "',
+    "a'b",
+    "line\nProxyCommand nc evil 22",
+    "a;b",
+    "a}b",
+    "a b",
+    "a\\b",
+    "${HOME}",
+];
+
+describe("hostile values are refused, naming the key", () => {
+    it.each(HOSTILE)("ouvroir:adminUser = %j", (bad) => {
+        expect(problemsOf({ ...prod(), adminUser: bad })).toEqual([
+            expect.stringMatching(/^ouvroir:adminUser .* is not a user name/),
+        ]);
+    });
+    it.each(HOSTILE.map((h) => `ops${h}@example.org`))("ouvroir:letsencryptEmail = %j", (bad) => {
+        expect(problemsOf({ ...prod(), letsencryptEmail: bad })).toEqual([
+            expect.stringMatching(/^ouvroir:letsencryptEmail .* is not an e-mail address/),
+        ]);
+    });
+    it.each(HOSTILE.map((h) => `https://mirror.example.org/basex/${h}.zip`))(
+        "ouvroir:downloads.basex.url = %j",
+        (bad) => {
+            expect(problemsOf({ ...prod(), downloads: { basex: { url: bad } } })).toEqual([
+                expect.stringMatching(/^ouvroir:downloads\.basex\.url must be a plain https:\/\//),
+            ]);
+        },
+    );
+    it.each(HOSTILE.map((h) => `12.0${h}`))("ouvroir:downloads.basex.version = %j", (bad) => {
+        expect(problemsOf({ ...prod(), downloads: { basex: { version: bad } } })).toEqual([
+            expect.stringMatching(/^ouvroir:downloads\.basex\.version .* is not a version/),
+        ]);
+    });
+    it("an unknown download setting, and a root admin user", () => {
+        expect(problemsOf({ ...prod(), downloads: { julia: { sha: "x" } } })).toEqual([
+            "ouvroir:downloads.julia.sha is not a download setting; use version, url and sha256.",
+        ]);
+        expect(problemsOf({ ...prod(), adminUser: "root" })[0]).toMatch(
+            /^ouvroir:adminUser "root"/,
+        );
+    });
+});
+
+describe("ordinary values still pass", () => {
+    it("the shipped stack files and the defaults", () => {
+        expect(problemsOf(prod())).toEqual([]);
+        for (const ok of ["debian", "ubuntu", "ops_admin", "a-b"])
+            expect(SAFE.userName.test(ok)).toBe(true);
+        for (const ok of ["ouvroir-admin@example.org", "first.last+tag@umontreal.ca"])
+            expect(SAFE.email.test(ok)).toBe(true);
+        for (const ok of [
+            "https://files.basex.org/releases/12.0/BaseX120.zip",
+            "https://julialang-s3.julialang.org/bin/linux/x64/1.11/julia-1.11.7-linux-x86_64.tar.gz",
+            "https://mirror.example.org:8443/a/b_c~d%20e.zip",
+        ])
+            expect(SAFE.url.test(ok)).toBe(true);
+        for (const ok of ["5.0.7", "12.0", "1.11.7", "12.9", "13.0-rc1"])
+            expect(SAFE.version.test(ok)).toBe(true);
+    });
+});
