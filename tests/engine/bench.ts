@@ -7,17 +7,12 @@
  *
  *   npm run bench:engine [-- --runs 3]
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { Stack } from "@pulumi/pulumi/automation";
-import { REPO, engineBin, engineEnv, engineStack, stepCollector } from "../../tools/engine/run";
-
-const STACK = "local";
-const PYTHON = "/usr/bin/python3";
-const SCRIPTS = path.join(REPO, "scripts/local-openstack");
+import { engineStack, stepCollector } from "../../tools/engine/run";
+import { STACK, cleanCloud, prepareLocalStack } from "./localStack";
 
 function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
@@ -41,20 +36,7 @@ async function main(): Promise<void> {
     const runsAt = argv.indexOf("--runs");
     const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
     if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a whole number >= 1");
-    execFileSync("bash", [path.join(SCRIPTS, "up.sh")], { stdio: "inherit" });
-    execFileSync(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"], { stdio: "inherit" });
-    const bin = engineBin();
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-bench-engine-"));
-    for (const f of ["Pulumi.yaml", `Pulumi.${STACK}.yaml`])
-        fs.copyFileSync(path.join(REPO, f), path.join(work, f));
-    fs.mkdirSync(path.join(work, "state"));
-    Object.assign(process.env, {
-        PULUMI_HOME: path.join(work, "home"),
-        PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-        PULUMI_CONFIG_PASSPHRASE: "ouvroir-bench",
-        OS_CLOUD: "ouvroir-local",
-        ...engineEnv(bin),
-    });
+    const { work, bin } = prepareLocalStack("ouvroir-bench-engine-");
     const quiet = { onOutput: () => undefined };
     let stack: Stack | undefined;
     try {
@@ -133,13 +115,7 @@ async function main(): Promise<void> {
             );
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
-        // provision.py cleans as the admin: not with the demo user's OS_CLOUD set above.
-        const env = { ...process.env };
-        delete env.OS_CLOUD;
-        execFileSync(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"], {
-            stdio: "inherit",
-            env,
-        });
+        cleanCloud();
     }
 }
 

@@ -16,23 +16,13 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
-import {
-    REPO,
-    destroyAfterPreview,
-    engineBin,
-    engineEnv,
-    engineStack,
-    stepCollector,
-} from "../../tools/engine/run";
+import { REPO, destroyAfterPreview, engineStack, stepCollector } from "../../tools/engine/run";
+import { PYTHON, STACK, cleanCloud, prepareLocalStack } from "./localStack";
 import { recover } from "../../tools/engine/recover";
 
-const STACK = "local";
-const PYTHON = "/usr/bin/python3";
-const SCRIPTS = path.join(REPO, "scripts/local-openstack");
 const ADOPTED_ROLE = "sandbox";
 
 jest.setTimeout(20 * 60_000);
@@ -170,22 +160,8 @@ describe("the local stack through the real engine", () => {
     }
 
     beforeAll(async () => {
-        execFileSync("bash", [path.join(SCRIPTS, "up.sh")], { stdio: "inherit" });
-        // A stack left by an earlier failed run would not fit the quota: start from empty.
-        execFileSync(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"], { stdio: "inherit" });
+        ({ work, bin } = prepareLocalStack("ouvroir-engine-"));
         empty = counts(before());
-        bin = engineBin();
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-engine-"));
-        for (const f of ["Pulumi.yaml", `Pulumi.${STACK}.yaml`])
-            fs.copyFileSync(path.join(REPO, f), path.join(work, f));
-        fs.mkdirSync(path.join(work, "state"));
-        Object.assign(process.env, {
-            PULUMI_HOME: path.join(work, "home"),
-            PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "ouvroir-local-test",
-            OS_CLOUD: "ouvroir-local",
-            ...engineEnv(bin),
-        });
         // An existing volume for the adopted role, with data of its own (metadata stands in: the
         // fake backend keeps no bytes): the stack must import it, not create one.
         adoptedId = (
@@ -220,13 +196,7 @@ describe("the local stack through the real engine", () => {
             fs.writeFileSync(process.env.OUVROIR_ENGINE_FIGURES, JSON.stringify(figures));
         if (work && process.env.OUVROIR_KEEP_WORK !== "1")
             fs.rmSync(work, { recursive: true, force: true });
-        // As the admin: not with the demo user's OS_CLOUD that beforeAll set.
-        const env = { ...process.env };
-        delete env.OS_CLOUD;
-        execFileSync(PYTHON, [path.join(SCRIPTS, "provision.py"), "clean"], {
-            stdio: "inherit",
-            env,
-        });
+        cleanCloud();
     });
 
     it("leaves the committed stack file byte for byte as `stack init` writes it", () => {

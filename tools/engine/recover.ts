@@ -19,8 +19,20 @@
 import { execFileSync } from "child_process";
 import { Stack } from "@pulumi/pulumi/automation";
 
-/** How to list and delete each resource type the program names, with the `openstack` CLI. */
-const NAMED: Record<string, { noun: string[]; created: string; deleteFlags: string[] }> = {
+/**
+ * How to list and delete each resource type the program names, with the `openstack` CLI: by its
+ * name, or (a floating IP has none) by the description the program gives it.
+ */
+const NAMED: Record<
+    string,
+    { noun: string[]; created: string; deleteFlags: string[]; by?: "Description" }
+> = {
+    "openstack:networking/floatingIp:FloatingIp": {
+        noun: ["floating", "ip"],
+        created: "created_at",
+        deleteFlags: [],
+        by: "Description",
+    },
     "openstack:compute/instance:Instance": {
         noun: ["server"],
         created: "created",
@@ -196,19 +208,29 @@ export async function recover(
             continue;
         }
         const how = NAMED[op.resource.type];
-        const name = op.resource.inputs?.["name"];
+        const field = how?.by ?? "Name";
+        const name = op.resource.inputs?.[field === "Name" ? "name" : "description"];
         if (!how || typeof name !== "string" || name === "") {
             result.unresolved.push(what);
             log(`recover: ${what}: cannot be found by name; check the cloud by hand`);
             continue;
         }
         const listed = JSON.parse(
-            openstack([...how.noun, "list", "-f", "json", "-c", "ID", "-c", "Name"]),
-        ) as {
-            ID: string;
-            Name: string;
-        }[];
-        for (const o of listed.filter((x) => x.Name === name && !known.has(x.ID))) {
+            openstack([
+                ...how.noun,
+                "list",
+                ...(how.by ? ["--long"] : []),
+                "-f",
+                "json",
+                "-c",
+                "ID",
+                "-c",
+                field,
+            ]),
+        ) as Record<string, string>[];
+        for (const o of listed
+            .filter((x) => x[field] === name && !known.has(x.ID))
+            .map((x) => ({ ID: x.ID as string }))) {
             const shown = JSON.parse(
                 openstack([...how.noun, "show", "-f", "json", o.ID]),
             ) as Record<string, unknown>;

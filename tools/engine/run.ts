@@ -203,22 +203,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     const stack = await engineStack(a.stack, a.workDir);
     const onOutput = (s: string): boolean => process.stdout.write(s);
     const common = { onOutput, color: "never" as const };
+    const update = {
+        ...common,
+        diff: a.diff,
+        expectNoChanges: a.expectNoChanges,
+        policyPacks: a.policyPacks,
+    };
     switch (a.command) {
         case "preview":
-            await stack.preview({
-                ...common,
-                diff: a.diff,
-                expectNoChanges: a.expectNoChanges,
-                policyPacks: a.policyPacks,
-            });
+            await stack.preview(update);
             break;
         case "up":
-            await stack.up({
-                ...common,
-                diff: a.diff,
-                expectNoChanges: a.expectNoChanges,
-                policyPacks: a.policyPacks,
-            });
+            await stack.up(update);
             break;
         case "refresh":
             await stack.refresh({ ...common, expectNoChanges: a.expectNoChanges });
