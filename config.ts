@@ -1083,6 +1083,34 @@ export function checkStack(stack: string, raw: RawConfig, projectDir: string): L
     return { config, quota: { columns, total, table } };
 }
 
+/**
+ * A secret key set in plain text (`pulumi config set` without `--secret`) sits in the stack file
+ * in clear, and so in git: refused, with the command that stores it encrypted.
+ */
+export function plainSecretProblems(
+    stack: string,
+    all: Record<string, string>,
+    isSecret: (fullKey: string) => boolean,
+): string[] {
+    return SECRET_KEYS.filter((k) => `${PROJECT}:${k}` in all && !isSecret(`${PROJECT}:${k}`)).map(
+        (k) =>
+            `ouvroir:${k} is stored in plain text in Pulumi.${stack}.yaml (and so in git): run \`pulumi config set --secret ouvroir:${k} <value> -s ${stack}\`, and treat the old value as leaked (rotate it).`,
+    );
+}
+
+/** Pulumi's own record of which config keys are secrets (internal to @pulumi/pulumi 3.248). */
+function isConfigSecret(fullKey: string): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rt = require("@pulumi/pulumi/runtime/config") as {
+        isConfigSecret?: (k: string) => boolean;
+    };
+    if (typeof rt.isConfigSecret !== "function")
+        throw new Error(
+            "@pulumi/pulumi no longer exports runtime/config.isConfigSecret: update config.ts",
+        );
+    return rt.isConfigSecret(fullKey);
+}
+
 /** Reads this stack's config through Pulumi (the only place the program does). */
 export function loadStackConfig(): LoadedConfig {
     // Imported here so the pure functions above load without the Pulumi runtime.
@@ -1106,8 +1134,19 @@ export function loadStackConfig(): LoadedConfig {
     }
     const secret = (key: (typeof SECRET_KEYS)[number]) =>
         keys.has(key) ? cfg.requireSecret(key) : undefined;
+    const stack = pulumi.getStack();
+    const plain = plainSecretProblems(stack, pulumi.runtime.allConfig(), isConfigSecret);
+    let checked: Omit<LoadedConfig, "secrets">;
+    try {
+        checked = checkStack(stack, raw, process.cwd());
+    } catch (e) {
+        if (e instanceof ConfigError && plain.length > 0)
+            throw new ConfigError(stack, [...plain, ...e.problems]);
+        throw e;
+    }
+    if (plain.length > 0) throw new ConfigError(stack, plain);
     return {
-        ...checkStack(pulumi.getStack(), raw, process.cwd()),
+        ...checked,
         secrets: {
             sshPrivateKey: secret("sshPrivateKey"),
             backupAccessKeyId: secret("backupAccessKeyId"),

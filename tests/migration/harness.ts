@@ -15,6 +15,7 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { SECRET_KEYS } from "../../config";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -201,7 +202,11 @@ export async function runProgram(
         },
     };
 
-    pulumi.runtime.setAllConfig(config);
+    // The secret keys arrive marked secret, as the CLI passes them (`secure:` in the stack file).
+    pulumi.runtime.setAllConfig(
+        config,
+        Object.keys(config).filter((k) => SECRET_KEYS.some((s) => k === `ouvroir:${s}`)),
+    );
     await pulumi.runtime.setMocks(mocks, project, stack, false, "organization");
 
     // Record what the engine would: each registration's URN, parent, options and inputs.

@@ -193,6 +193,15 @@ describe("guards at program level", () => {
             /ouvroir:roles\.iiif\.dataVolumeGb is 500 but the deployed iiif data volume has 800 GB/,
         );
     });
+    it("refuses a secret stored in plain text, naming the command, before creating anything", async () => {
+        const key =
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
+        const err = await runProgram("dev", { sshPrivateKey: key }).catch((e: Error) => e);
+        expect(String(err)).toContain(
+            "ouvroir:sshPrivateKey is stored in plain text in Pulumi.dev.yaml (and so in git): run `pulumi config set --secret ouvroir:sshPrivateKey <value> -s dev`",
+        );
+        expect(String(err)).not.toContain("not-a-real-key");
+    });
     it("refuses world-open SSH in prod before creating anything", async () => {
         await expect(runProgram("prod", { adminCidrs: ["0.0.0.0/0"] })).rejects.toThrow(
             /opens SSH to the whole Internet/,

@@ -4,7 +4,14 @@
 // exists (the program throws before its first registration: tests/stacks, "guards at program
 // level"). Does not cover the other key families yet (issue 15 lists them).
 import * as path from "path";
-import { ConfigError, RawConfig, SAFE, parseStackConfig, readStackFile } from "../../config";
+import {
+    ConfigError,
+    RawConfig,
+    SAFE,
+    parseStackConfig,
+    plainSecretProblems,
+    readStackFile,
+} from "../../config";
 
 const root = path.resolve(__dirname, "../..");
 const prod = (): RawConfig => ({
@@ -85,5 +92,24 @@ describe("ordinary values still pass", () => {
             expect(SAFE.url.test(ok)).toBe(true);
         for (const ok of ["5.0.7", "12.0", "1.11.7", "12.9", "13.0-rc1"])
             expect(SAFE.version.test(ok)).toBe(true);
+    });
+});
+
+describe("secrets stored in plain text", () => {
+    const all = {
+        "ouvroir:backupAccessKeyId": "AKIA",
+        "ouvroir:backupSecretAccessKey": "s3cr3t",
+        "ouvroir:adminUser": "debian",
+    };
+    it("are refused with the command that encrypts them, the value never repeated", () => {
+        const p = plainSecretProblems("prod", all, (k) => k === "ouvroir:backupAccessKeyId");
+        expect(p).toEqual([
+            "ouvroir:backupSecretAccessKey is stored in plain text in Pulumi.prod.yaml (and so in git): run `pulumi config set --secret ouvroir:backupSecretAccessKey <value> -s prod`, and treat the old value as leaked (rotate it).",
+        ]);
+        expect(p.join()).not.toContain("s3cr3t");
+    });
+    it("pass when encrypted or absent", () => {
+        expect(plainSecretProblems("prod", all, () => true)).toEqual([]);
+        expect(plainSecretProblems("dev", {}, () => false)).toEqual([]);
     });
 });
