@@ -267,6 +267,28 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}
 
 type Problems = string[];
 
+/**
+ * One OpenSSH public key line: a known type, its base64 blob (which names the same type), an
+ * optional comment; no newline or control character (each key becomes one authorized_keys line).
+ */
+export function publicKeyProblems(key: string, k: string): string[] {
+    const shown = JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k);
+    if (/PRIVATE KEY/.test(k))
+        return [`${key} holds a PRIVATE key: remove it now and rotate that key.`];
+    const m =
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})( [\x20-\x7e]*)?$/.exec(
+            k.trim(),
+        );
+    const blob = m ? Buffer.from(m[2] as string, "base64") : Buffer.alloc(0);
+    const named =
+        blob.length > 4 ? blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1") : "";
+    if (!m || named !== m[1] || /[\x00-\x1f]/.test(k.trim()))
+        return [
+            `${key} entry ${shown} is not an OpenSSH public key (the one line of ~/.ssh/id_ed25519.pub).`,
+        ];
+    return [];
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -394,6 +416,11 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             problems.push(
                 `ouvroir:adminCidrs entry "${c}" opens SSH to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
             );
+        } else if (production && parsed.prefix < (parsed.version === 4 ? 8 : 32)) {
+            // 0.0.0.0/1 and 128.0.0.0/1 are the whole Internet too, in two entries.
+            problems.push(
+                `ouvroir:adminCidrs entry "${c}" is wider than a /${parsed.version === 4 ? 8 : 32}: in a protected stack SSH must come from your institution's or VPN's ranges, not a large part of the Internet.`,
+            );
         }
     }
     if (adminCidrs.length === 0 && production) {
@@ -407,19 +434,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             `ouvroir:sshPublicKeys is empty: add the operators' public keys (pulumi config set --path 'ouvroir:sshPublicKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)").`,
         );
     }
-    for (const k of sshPublicKeys) {
-        if (
-            !/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k.trim())
-        ) {
-            problems.push(
-                `ouvroir:sshPublicKeys entry "${k.slice(0, 30)}…" is not an OpenSSH public key (the one line of ~/.ssh/id_ed25519.pub).`,
-            );
-        }
-        if (/PRIVATE KEY/.test(k))
-            problems.push(
-                `ouvroir:sshPublicKeys holds a PRIVATE key: remove it now and rotate that key.`,
-            );
-    }
+    for (const k of sshPublicKeys) problems.push(...publicKeyProblems("ouvroir:sshPublicKeys", k));
     // The admin user reaches cloud-init's YAML, shell scripts and the operator's ~/.ssh/config
     // (sshConfig output): a Linux user name, nothing else.
     const adminUser = String(v.adminUser);
@@ -593,6 +608,11 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                 return;
             }
             const name = s.name;
+            for (const k of Object.keys(s))
+                if (!["name", "domains", "kind", "upstreamRole", "upstreamPort"].includes(k))
+                    problems.push(
+                        `${at}.${k} is not a site setting; use name, domains, kind, upstreamRole and upstreamPort.`,
+                    );
             if (!NAME.test(name))
                 problems.push(
                     `${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`,
@@ -682,7 +702,13 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             if (seen.has(r.name))
                 problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
             seen.add(r.name);
+            for (const k of Object.keys(r))
+                if (!["name", "sshPublicKeys", "cpuPercent", "memoryMiB"].includes(k))
+                    problems.push(
+                        `${at}.${k} is not a researcher setting; use name, sshPublicKeys, cpuPercent and memoryMiB.`,
+                    );
             const keys = strings(`researchers[${i}].sshPublicKeys`, r.sshPublicKeys, problems);
+            for (const k of keys) problems.push(...publicKeyProblems(`${at}.sshPublicKeys`, k));
             const cpuPercent = Number(r.cpuPercent ?? 100);
             const memoryMiB = Number(r.memoryMiB ?? 2048);
             if (!Number.isInteger(cpuPercent) || cpuPercent <= 0)

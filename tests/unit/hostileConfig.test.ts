@@ -113,3 +113,52 @@ describe("secrets stored in plain text", () => {
         expect(plainSecretProblems("dev", {}, () => false)).toEqual([]);
     });
 });
+
+describe("keys, lists and ranges", () => {
+    const raw = prod();
+    const researcher = (extra: Record<string, unknown>) => ({
+        ...raw,
+        researchers: [{ name: "alice", sshPublicKeys: [ED25519], ...extra }],
+    });
+    const ED25519 = (raw.sshPublicKeys as string[])[0] as string;
+    it.each([
+        "ssh-ed25519 AAAA$(id) x",
+        `${ED25519}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5 second-line`,
+        "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOuvroirLabOperatorKeyReplaceMe0000000000000 type-mismatch",
+        "ssh-dss AAAAB3NzaC1kc3M= old",
+        "not a key",
+    ])("a researcher key %j", (bad) => {
+        expect(problemsOf(researcher({ sshPublicKeys: [bad] }))).toEqual([
+            expect.stringMatching(
+                /^ouvroir:researchers\[0\]\.sshPublicKeys entry .* is not an OpenSSH public key/,
+            ),
+        ]);
+    });
+    it("an operator key that is a private key, or carries a control character", () => {
+        expect(
+            problemsOf({ ...raw, sshPublicKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] }),
+        ).toEqual([
+            "ouvroir:sshPublicKeys holds a PRIVATE key: remove it now and rotate that key.",
+        ]);
+        expect(problemsOf({ ...raw, sshPublicKeys: [`${ED25519}\u0007bell`] })[0]).toMatch(
+            /^ouvroir:sshPublicKeys entry .* is not an OpenSSH public key/,
+        );
+    });
+    it("unknown keys in a site or a researcher", () => {
+        const sites = raw.sites as Record<string, unknown>[];
+        expect(problemsOf({ ...raw, sites: [{ ...sites[0], root: "/etc" }] })).toEqual([
+            "ouvroir:sites[0].root is not a site setting; use name, domains, kind, upstreamRole and upstreamPort.",
+        ]);
+        expect(problemsOf(researcher({ shell: "/bin/bash" }))).toEqual([
+            "ouvroir:researchers[0].shell is not a researcher setting; use name, sshPublicKeys, cpuPercent and memoryMiB.",
+        ]);
+    });
+    it.each(["0.0.0.0/1", "128.0.0.0/1", "10.0.0.0/7", "::/1", "2001::/16"])(
+        "an admin range wider than a /8 (IPv6 /32) in a protected stack: %s",
+        (cidr) => {
+            expect(problemsOf({ ...raw, adminCidrs: [cidr] })).toEqual([
+                expect.stringMatching(/^ouvroir:adminCidrs entry ".*" is wider than a \/(8|32)/),
+            ]);
+        },
+    );
+});
