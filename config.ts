@@ -10,7 +10,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { RunError } from "@pulumi/pulumi/errors";
 import { ROLES, ROLE_NAMES, RoleName, isRoleName } from "./components/roles";
-import type { BackupSettings } from "./components/backup";
+import { BackupSettings, validateBackupSettings } from "./components/backup";
 import type { Download, Researcher, Site } from "./components/userData";
 
 export const PROJECT = "ouvroir";
@@ -676,6 +676,10 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                     }
                 }
             }
+            if (publicHostname && ds.includes(publicHostname) && kind !== "static")
+                problems.push(
+                    `${at} uses publicHostname ${publicHostname} but is a ${kind} site: only a static site may (the default vhost also carries /basex/ and /iiif/); give it another domain.`,
+                );
             sites.push({ name, domains: ds, kind, upstreamRole, upstreamPort });
         });
     }
@@ -813,6 +817,12 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         }
     }
     const sharesAllocationWith = strings("sharesAllocationWith", v.sharesAllocationWith, problems);
+    // Each names a stack whose file, Pulumi.<name>.yaml, is read from the project directory.
+    for (const other of sharesAllocationWith)
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(other) || other.includes(".."))
+            problems.push(
+                `ouvroir:sharesAllocationWith entry ${JSON.stringify(other)} is not a stack name (letters, digits, _ . -).`,
+            );
     const day2 = boolean("day2", v.day2, problems, true);
 
     let backup: BackupSettings | undefined;
@@ -874,6 +884,14 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             keepWeekly: keep("keepWeekly", 5),
             keepMonthly: keep("keepMonthly", 12),
         };
+        // The day-2 step's own checks (calendar, clear-text endpoint, a retention of nothing),
+        // here too, so that they fail the preview instead of a day-2 step after the VMs exist.
+        // (The endpoint's and the bucket's shapes are checked above already.)
+        problems.push(
+            ...validateBackupSettings(backup).filter(
+                (p) => !/^ouvroir:backup\.(bucket|endpoint): (".*" is not|give only)/.test(p),
+            ),
+        );
     }
 
     const config: StackConfig = {

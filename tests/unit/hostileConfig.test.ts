@@ -162,3 +162,45 @@ describe("keys, lists and ranges", () => {
         },
     );
 });
+
+describe("checks that used to run only after resources existed now fail the preview", () => {
+    const raw = prod();
+    const backup = raw.backup as Record<string, unknown>;
+    it.each([
+        [
+            { onCalendar: "daily; rm -rf /" },
+            /^ouvroir:backup\.onCalendar: ".*" is not a systemd calendar expression/,
+        ],
+        [
+            { keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+            /^ouvroir:backup: keepDaily, keepWeekly and keepMonthly are all 0/,
+        ],
+        [
+            { endpoint: "http://object-arbutus.alliancecan.ca" },
+            /^ouvroir:backup\.endpoint: keys and data would cross the network in clear: use https/,
+        ],
+    ])("backup %j", (extra, message) => {
+        expect(problemsOf({ ...raw, backup: { ...backup, ...extra } })).toEqual([
+            expect.stringMatching(message),
+        ]);
+    });
+    it("a proxy site on the public host name", () => {
+        const sites = raw.sites as Record<string, unknown>[];
+        const atlas = sites.find((x) => x.kind === "proxy") as Record<string, unknown>;
+        expect(
+            problemsOf({ ...raw, sites: [{ ...atlas, domains: [raw.publicHostname] }] }),
+        ).toEqual([
+            expect.stringMatching(
+                /^ouvroir:sites\[0\] uses publicHostname .* but is a proxy site: only a static site may/,
+            ),
+        ]);
+    });
+    it.each(["../../etc/passwd", "a/b", "..", "dev\nprod"])(
+        "a stack to share the allocation with: %j",
+        (bad) => {
+            expect(problemsOf({ ...raw, sharesAllocationWith: [bad] })).toEqual([
+                expect.stringMatching(/^ouvroir:sharesAllocationWith entry .* is not a stack name/),
+            ]);
+        },
+    );
+});
