@@ -1047,6 +1047,60 @@ export function shrinkProblems(
     return problems;
 }
 
+/** What a deployment records of the settings whose change replaces instances or volumes. */
+export interface DeployedSettings {
+    readonly privateCidr?: string;
+    readonly externalNetwork?: string;
+    readonly dataVolumeTypes?: Readonly<Partial<Record<string, string>>>;
+}
+
+/** The settings of `cfg` as the stack's `deployedSettings` output records them. */
+export function deployedSettingsOf(cfg: StackConfig): DeployedSettings {
+    return {
+        privateCidr: cfg.privateCidr,
+        externalNetwork: cfg.externalNetwork ?? "",
+        dataVolumeTypes: Object.fromEntries(
+            ROLE_NAMES.filter((r) => cfg.roles[r] && ROLES[r].stateful).map((r) => [
+                r,
+                cfg.roles[r]?.dataVolumeType ?? "",
+            ]),
+        ),
+    };
+}
+
+/**
+ * Changes that replace instances or data volumes, refused unless `ouvroir:rebuild` lists every
+ * role they replace: a data volume's type (the volume is replaced and its data destroyed), the
+ * private CIDR or the external network (every port and VM is replaced, with whatever lives on
+ * their boot volumes). Compared with the last deployment's `deployedSettings` output.
+ */
+export function replacementProblems(cfg: StackConfig, before: DeployedSettings): string[] {
+    const problems: string[] = [];
+    const listed = (roles: readonly RoleName[]): boolean =>
+        roles.every((r) => cfg.rebuild.includes(r));
+    const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
+    const confirm = (roles: readonly RoleName[]): string =>
+        `to do it on purpose, back up first, then list ${roles.join(", ")} in ouvroir:rebuild (pulumi config set --path 'ouvroir:rebuild[0]' ${roles[0]} …) for that one up`;
+    for (const role of deployed) {
+        const was = before.dataVolumeTypes?.[role];
+        const now = cfg.roles[role]?.dataVolumeType ?? "";
+        if (was !== undefined && was !== now && !listed([role]))
+            problems.push(
+                `ouvroir:roles.${role}.dataVolumeType is ${JSON.stringify(now)} but the deployed ${role} data volume is ${JSON.stringify(was)}: a new type replaces the volume and destroys its data. Set it back; ${confirm([role])}.`,
+            );
+    }
+    for (const [key, was, now] of [
+        ["privateCidr", before.privateCidr, cfg.privateCidr],
+        ["externalNetwork", before.externalNetwork, cfg.externalNetwork ?? ""],
+    ] as const) {
+        if (was !== undefined && was !== now && !listed(deployed))
+            problems.push(
+                `ouvroir:${key} is ${JSON.stringify(now)} but the stack was deployed with ${JSON.stringify(was)}: the change replaces every port and VM (${deployed.join(", ")}). Set it back; ${confirm(deployed)}.`,
+            );
+    }
+    return problems;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stack files
 

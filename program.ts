@@ -4,9 +4,15 @@
  * inline program. No raw openstack.* calls here; the mechanics live in components/.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, loadStackConfig, shrinkProblems } from "./config";
+import {
+    ConfigError,
+    deployedSettingsOf,
+    loadStackConfig,
+    replacementProblems,
+    shrinkProblems,
+} from "./config";
 import { RoleDay2 } from "./components/day2";
-import { deployedDataVolumeSizes } from "./components/deployed";
+import { deployedDataVolumeSizes, deployedSettings } from "./components/deployed";
 import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
 import { endpoints, sshConfig } from "./components/outputs";
@@ -18,7 +24,10 @@ import { RoleUserData, RoleVm } from "./components/roleVm";
 export async function program(): Promise<Record<string, unknown>> {
     // Everything is validated before the first resource is registered: nothing is half-created.
     const { config: cfg, quota, secrets } = loadStackConfig();
-    const shrink = shrinkProblems(cfg, await deployedDataVolumeSizes());
+    const shrink = [
+        ...shrinkProblems(cfg, await deployedDataVolumeSizes()),
+        ...replacementProblems(cfg, await deployedSettings()),
+    ];
     if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
     if (cfg.protectData && !cfg.backup) {
         void pulumi.log.warn(
@@ -139,6 +148,8 @@ export async function program(): Promise<Record<string, unknown>> {
         // Where this stack's off-site backups go (no secret in it): for runbooks and migration.
         backups: cfg.backup ? { endpoint: cfg.backup.endpoint, bucket: cfg.backup.bucket } : null,
         quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
+        // What the next preview compares with before it lets a change replace VMs or volumes.
+        deployedSettings: deployedSettingsOf(cfg),
         dataVolumeSizes: Object.fromEntries(
             deployed
                 .filter((r) => vms[r]?.dataVolumeGb !== undefined)

@@ -1,4 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { DeployedSettings } from "../config";
+
+/** This stack's outputs from its last deployment (empty before the first). */
+async function lastOutputs(): Promise<Record<string, unknown>> {
+    const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const read = (await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", { name })) as {
+        outputs?: Record<string, unknown>;
+    };
+    return read.outputs ?? {};
+}
+
+/** The settings whose change replaces instances or volumes, as last deployed (see config.ts). */
+export async function deployedSettings(): Promise<DeployedSettings> {
+    const value = (await lastOutputs())["deployedSettings"];
+    return typeof value === "object" && value !== null ? (value as DeployedSettings) : {};
+}
 
 /**
  * The data volume sizes of this stack's last deployment, read from its own outputs: what the
@@ -10,11 +26,7 @@ import * as pulumi from "@pulumi/pulumi";
  * workflow's `refresh --expect-no-changes` failed). An invoke leaves nothing in the state.
  */
 export async function deployedDataVolumeSizes(): Promise<Record<string, number>> {
-    const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-    const read = (await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", { name })) as {
-        outputs?: Record<string, unknown>;
-    };
-    const value = read.outputs?.["dataVolumeSizes"];
+    const value = (await lastOutputs())["dataVolumeSizes"];
     if (typeof value !== "object" || value === null) return {};
     return Object.fromEntries(
         Object.entries(value as Record<string, unknown>).filter(

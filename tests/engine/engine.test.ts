@@ -272,6 +272,7 @@ describe("the local stack through the real engine", () => {
             "bastion",
             "dataVolumeIds",
             "dataVolumeSizes",
+            "deployedSettings",
             "endpoints",
             "privateIps",
             "quota",
@@ -360,7 +361,7 @@ describe("the local stack through the real engine", () => {
         expect(inv1.volumes[volId]?.attachedTo).toEqual([serverId]);
     });
 
-    it("7. a shrink and a removed role are refused at preview, naming the key; nothing changes", async () => {
+    it("7. a shrink, a new volume type and a removed role are refused at preview, naming the key; nothing changes", async () => {
         const inv0 = api();
         const [volId, vol] = volumeNamed(inv0, "xmldb-data");
         let undo = editStackFile((d) =>
@@ -377,6 +378,19 @@ describe("the local stack through the real engine", () => {
             const up = runner("up", "--yes");
             expect(up.status).not.toBe(0);
             expect(up.out).toContain("ouvroir:roles.xmldb.dataVolumeGb");
+        } finally {
+            undo();
+        }
+        // A new volume type would replace the volume (its data lost): refused without ouvroir:rebuild.
+        undo = editStackFile((d) =>
+            d.setIn(["config", "ouvroir:roles", "xmldb", "dataVolumeType"], "volumes-ec"),
+        );
+        try {
+            const retype = runner("preview");
+            expect(retype.status).not.toBe(0);
+            expect(retype.out).toContain(
+                'ouvroir:roles.xmldb.dataVolumeType is "volumes-ec" but the deployed xmldb data volume is "volumes-ssd"',
+            );
         } finally {
             undo();
         }

@@ -193,12 +193,25 @@ describe("guards at program level", () => {
             /ouvroir:roles\.iiif\.dataVolumeGb is 500 but the deployed iiif data volume has 800 GB/,
         );
     });
+    it("refuses to replace a data volume by a type change, before creating anything", async () => {
+        const deployed = { dataVolumeTypes: { xmldb: "volumes-ec" } };
+        await expect(runProgram("prod", {}, { deployedSettings: deployed })).rejects.toThrow(
+            /ouvroir:roles\.xmldb\.dataVolumeType is "volumes-ssd" but the deployed xmldb data volume is "volumes-ec"/,
+        );
+    });
+    it("records the settings it guards in the deployedSettings output", async () => {
+        const { outputs } = await runProgram("prod");
+        expect(outputs.deployedSettings).toMatchObject({
+            privateCidr: "10.30.0.0/24",
+            dataVolumeTypes: { xmldb: "volumes-ssd", iiif: "volumes-ec" },
+        });
+    });
     it("refuses a secret stored in plain text, naming the command, before creating anything", async () => {
         const key =
             "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
-        const err = await runProgram("dev", { sshPrivateKey: key }).catch((e: Error) => e);
+        const err = await runProgram("prod", { sshPrivateKey: key }).catch((e: Error) => e);
         expect(String(err)).toContain(
-            "ouvroir:sshPrivateKey is stored in plain text in Pulumi.dev.yaml (and so in git): run `pulumi config set --secret ouvroir:sshPrivateKey <value> -s dev`",
+            "ouvroir:sshPrivateKey is stored in plain text in Pulumi.prod.yaml (and so in git): run `pulumi config set --secret ouvroir:sshPrivateKey <value> -s prod`",
         );
         expect(String(err)).not.toContain("not-a-real-key");
     });

@@ -8,9 +8,11 @@ import {
     ConfigError,
     RawConfig,
     SAFE,
+    deployedSettingsOf,
     parseStackConfig,
     plainSecretProblems,
     readStackFile,
+    replacementProblems,
 } from "../../config";
 
 const root = path.resolve(__dirname, "../..");
@@ -203,4 +205,62 @@ describe("checks that used to run only after resources existed now fail the prev
             ]);
         },
     );
+});
+
+describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => {
+    const cfg = parseStackConfig("prod", prod());
+    const deployed = deployedSettingsOf(cfg);
+    it("records what it compares: the private CIDR, the external network, each data volume's type", () => {
+        expect(deployed).toEqual({
+            privateCidr: "10.30.0.0/24",
+            externalNetwork: "",
+            dataVolumeTypes: {
+                web: "volumes-ssd",
+                xmldb: "volumes-ssd",
+                iiif: "volumes-ec",
+                app: "volumes-ssd",
+                sandbox: "volumes-ec",
+            },
+        });
+        expect(replacementProblems(cfg, deployed)).toEqual([]);
+        expect(replacementProblems(cfg, {})).toEqual([]);
+    });
+    it("a data volume's new type is refused unless the role is in ouvroir:rebuild", () => {
+        const roles = prod().roles as Record<string, Record<string, unknown>>;
+        const raw = {
+            ...prod(),
+            roles: { ...roles, xmldb: { ...roles.xmldb, dataVolumeType: "volumes-ec" } },
+        };
+        expect(replacementProblems(parseStackConfig("prod", raw), deployed)).toEqual([
+            expect.stringMatching(
+                /^ouvroir:roles\.xmldb\.dataVolumeType is "volumes-ec" but the deployed xmldb data volume is "volumes-ssd": a new type replaces the volume and destroys its data/,
+            ),
+        ]);
+        expect(
+            replacementProblems(parseStackConfig("prod", { ...raw, rebuild: ["xmldb"] }), deployed),
+        ).toEqual([]);
+    });
+    it("a new private CIDR or external network is refused unless every role is listed", () => {
+        const moved = parseStackConfig("prod", {
+            ...prod(),
+            privateCidr: "10.40.0.0/24",
+            externalNetwork: "Other",
+        });
+        expect(replacementProblems(moved, deployed).map((p) => p.split(" is ")[0])).toEqual([
+            "ouvroir:privateCidr",
+            "ouvroir:externalNetwork",
+        ]);
+        const some = parseStackConfig("prod", {
+            ...prod(),
+            privateCidr: "10.40.0.0/24",
+            rebuild: ["web"],
+        });
+        expect(replacementProblems(some, deployed)).toHaveLength(1);
+        const all = parseStackConfig("prod", {
+            ...prod(),
+            privateCidr: "10.40.0.0/24",
+            rebuild: ["web", "xmldb", "iiif", "app", "sandbox"],
+        });
+        expect(replacementProblems(all, deployed)).toEqual([]);
+    });
 });
