@@ -1037,10 +1037,10 @@ export function shrinkProblems(
                     `Cinder cannot shrink a volume and replacing it would destroy the data. Set it back to ${before} or more; to move to a smaller volume, back up, create a new one and restore.`,
             );
         }
-        if (!rc && before !== undefined) {
+        if (!rc && before !== undefined && !cfg.rebuild.includes(role)) {
             problems.push(
                 `ouvroir:roles no longer lists ${role}, whose data volume (${before} GB) is deployed: removing the role would delete its VM${cfg.protectData ? "" : " and its data volume"}. ` +
-                    `Put it back in ouvroir:roles; to retire it on purpose, back up, then follow "Retire a role" in the README.`,
+                    `Put it back in ouvroir:roles; to retire it on purpose, back up, then list ${role} in ouvroir:rebuild for that up ("Retire a role" in the README).`,
             );
         }
     }

@@ -335,6 +335,15 @@ describe("shrink guard", () => {
             /^ouvroir:roles no longer lists sandbox/,
         );
     });
+    it("lets a role go when ouvroir:rebuild lists it too (the operator asked twice)", () => {
+        const retired = parseStackConfig("prod", {
+            ...prod(),
+            roles: { web: {}, xmldb: {}, iiif: {}, app: {} },
+            researchers: [],
+            rebuild: ["sandbox"],
+        });
+        expect(shrinkProblems(retired, { sandbox: 200 })).toEqual([]);
+    });
 });
 
 describe("quota", () => {
