@@ -71,6 +71,7 @@ export async function program(): Promise<Record<string, unknown>> {
                 subnetId: network.subnetId,
                 cidr: network.cidr,
                 bastionGroupId: network.bastionGroupId,
+                routeReady: network.routeReady,
                 externalNetworkName: network.externalNetworkName,
             },
             adminCidrs: cfg.adminCidrs,

@@ -32,6 +32,12 @@ export class PrivateNetwork extends pulumi.ComponentResource {
     public readonly externalNetworkId: pulumi.Output<string>;
     /** Security group whose members are trusted as the bastion / reverse proxy. */
     public readonly bastionGroupId: pulumi.Output<string>;
+    /**
+     * What a floating IP association must wait for: the subnet's router interface (Neutron
+     * refuses to associate while the subnet has no route to the external network). None with an
+     * existing network, whose router is the project's.
+     */
+    public readonly routeReady: pulumi.Resource[] = [];
 
     constructor(name: string, args: PrivateNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ouvroir:network:PrivateNetwork", name, {}, opts);
@@ -73,10 +79,12 @@ export class PrivateNetwork extends pulumi.ComponentResource {
                 { name: stackResourceName(args.stack, "router"), externalNetworkId: external.id },
                 parent,
             );
-            new openstack.networking.RouterInterface(
-                `${name}-router-if`,
-                { routerId: router.id, subnetId: subnet.id },
-                parent,
+            this.routeReady.push(
+                new openstack.networking.RouterInterface(
+                    `${name}-router-if`,
+                    { routerId: router.id, subnetId: subnet.id },
+                    parent,
+                ),
             );
             this.networkId = network.id;
             this.subnetId = subnet.id;

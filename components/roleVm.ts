@@ -30,6 +30,8 @@ export interface RoleVmArgs {
         readonly bastionGroupId: pulumi.Input<string>;
         /** Floating IP pool (public roles only). */
         readonly externalNetworkName: pulumi.Input<string>;
+        /** What the floating IP association waits for (PrivateNetwork.routeReady). */
+        readonly routeReady?: pulumi.Resource[];
     };
     /** Sources of `admin` rules (SSH to the bastion). */
     readonly adminCidrs: readonly string[];
@@ -283,7 +285,7 @@ export class RoleVm extends pulumi.ComponentResource {
             new openstack.networking.FloatingIpAssociate(
                 `${name}-fip-assoc`,
                 { floatingIp: fip.address, portId: port.id },
-                parent,
+                { ...parent, dependsOn: args.network.routeReady ?? [] },
             );
             this.publicIp = fip.address;
         }

@@ -33,6 +33,17 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         ]);
     });
 
+    it("associates the floating IP only once the subnet's router interface exists", () => {
+        const [assoc] = byType(
+            records,
+            "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+        );
+        const [routerIf] = byType(records, "openstack:networking/routerInterface:RouterInterface");
+        expect(assoc?.opts.dependsOn).toHaveLength(1);
+        expect((assoc?.opts.dependsOn as unknown[])[0]).toBeInstanceOf(Object);
+        expect(routerIf).toBeDefined();
+    });
+
     it("allows SSH from the admin CIDRs on the bastion only, from the bastion group elsewhere", async () => {
         const ssh: string[] = [];
         for (const r of byType(records, "openstack:networking/secGroupRule:SecGroupRule")) {
