@@ -488,7 +488,16 @@ describe("the local stack through the real engine", () => {
         const res = await timed("recover", () => recover(stack, () => undefined));
         expect(res.pending.length).toBeGreaterThan(0);
         expect(res.unresolved).toEqual([]);
-        await timed("up (after recover)", () => stack.up({ onOutput: () => undefined }));
+        // A create the cloud fails (a server left in ERROR under load, seen once here) is in the
+        // state, marked for replacement: the operator's next up replaces it. At most one more.
+        let ups = 1;
+        await timed("up (after recover)", () =>
+            stack.up({ onOutput: () => undefined }).catch(() => {
+                ups++;
+                return stack.up({ onOutput: () => undefined });
+            }),
+        );
+        figures.push(["ups after recover", ups]);
         const inv = api();
         // The same inventory as before, the adopted volume's name aside: one of each, no orphan.
         const expected = {
