@@ -267,6 +267,19 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}
 
 type Problems = string[];
 
+/** `<at>.<key> is not a <what> setting; use a, b and c.` for each key of `obj` not in `known`. */
+function unknownSettings(
+    at: string,
+    what: string,
+    obj: object,
+    known: readonly string[],
+): string[] {
+    const list = `${known.slice(0, -1).join(", ")} and ${known[known.length - 1]}`;
+    return Object.keys(obj)
+        .filter((k) => !known.includes(k))
+        .map((k) => `${at}.${k} is not a ${what} setting; use ${list}.`);
+}
+
 /**
  * One OpenSSH public key line: a known type, its base64 blob (which names the same type), an
  * optional comment; no newline or control character (each key becomes one authorized_keys line).
@@ -608,11 +621,15 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                 return;
             }
             const name = s.name;
-            for (const k of Object.keys(s))
-                if (!["name", "domains", "kind", "upstreamRole", "upstreamPort"].includes(k))
-                    problems.push(
-                        `${at}.${k} is not a site setting; use name, domains, kind, upstreamRole and upstreamPort.`,
-                    );
+            problems.push(
+                ...unknownSettings(at, "site", s, [
+                    "name",
+                    "domains",
+                    "kind",
+                    "upstreamRole",
+                    "upstreamPort",
+                ]),
+            );
             if (!NAME.test(name))
                 problems.push(
                     `${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`,
@@ -706,11 +723,14 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             if (seen.has(r.name))
                 problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
             seen.add(r.name);
-            for (const k of Object.keys(r))
-                if (!["name", "sshPublicKeys", "cpuPercent", "memoryMiB"].includes(k))
-                    problems.push(
-                        `${at}.${k} is not a researcher setting; use name, sshPublicKeys, cpuPercent and memoryMiB.`,
-                    );
+            problems.push(
+                ...unknownSettings(at, "researcher", r, [
+                    "name",
+                    "sshPublicKeys",
+                    "cpuPercent",
+                    "memoryMiB",
+                ]),
+            );
             const keys = strings(`researchers[${i}].sshPublicKeys`, r.sshPublicKeys, problems);
             for (const k of keys) problems.push(...publicKeyProblems(`${at}.sshPublicKeys`, k));
             const cpuPercent = Number(r.cpuPercent ?? 100);
@@ -755,11 +775,13 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             }
             const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
             const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
-            for (const k of Object.keys(isObject(d) ? d : {}))
-                if (!["version", "url", "sha256"].includes(k))
-                    problems.push(
-                        `ouvroir:downloads.${name}.${k} is not a download setting; use version, url and sha256.`,
-                    );
+            problems.push(
+                ...unknownSettings(`ouvroir:downloads.${name}`, "download", isObject(d) ? d : {}, [
+                    "version",
+                    "url",
+                    "sha256",
+                ]),
+            );
             if (!SAFE.url.test(String(merged.url)))
                 problems.push(
                     `ouvroir:downloads.${name}.url must be a plain https:// URL (a mirror is fine): letters, digits and . _ ~ % + , = @ / : - only.`,
