@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { RunError } from "@pulumi/pulumi/errors";
-import { ROLES, ROLE_NAMES, RoleName, isRoleName } from "./components/roles";
+import { PortRule, ROLES, ROLE_NAMES, RoleName, isRoleName, sourceRoles } from "./components/roles";
 import { BackupSettings, validateBackupSettings } from "./components/backup";
 import type { Download, Researcher, Site } from "./components/userData";
 
@@ -333,6 +333,41 @@ function boolean(key: string, v: unknown, problems: Problems, fallback: boolean)
     return fallback;
 }
 
+/** BaseX's own paths, never published: REST, the DBA web admin, WebDAV, WebSockets. */
+export const BASEX_ADMIN_PATHS = ["rest", "dba", "webdav", "ws"] as const;
+const RESTXQ_PATH = /^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/;
+
+/** The RESTXQ path prefixes a restxq site publishes: `/edition/`, never `/`, `/rest/`, `/dba/`. */
+function restxqPaths(at: string, raw: unknown, problems: string[]): string[] {
+    if (!Array.isArray(raw) || raw.length === 0) {
+        problems.push(
+            `${at}.paths must list the RESTXQ application's path prefixes, e.g. ["/edition/"].`,
+        );
+        return [];
+    }
+    const out: string[] = [];
+    raw.forEach((p: unknown, j: number) => {
+        const first = typeof p === "string" ? (p.split("/")[1] ?? "").toLowerCase() : "";
+        if (typeof p !== "string" || !RESTXQ_PATH.test(p) || p.split("/").includes("..")) {
+            problems.push(
+                `${at}.paths[${j}] ${JSON.stringify(p)} must be a path prefix like "/edition/" (letters, digits, . _ -, starting and ending with /).`,
+            );
+        } else if ((BASEX_ADMIN_PATHS as readonly string[]).includes(first)) {
+            problems.push(
+                `${at}.paths[${j}] "${p}" is BaseX's ${first} admin interface, which is never published: reach it through the bastion (sshConfig's tunnel).`,
+            );
+        } else {
+            out.push(p);
+        }
+    });
+    return out;
+}
+
+/** The ports of a role a proxy site may forward to (roles.ts marks them `proxy`). */
+export function proxiedPorts(role: RoleName): PortRule[] {
+    return ROLES[role].ports.filter((p) => p.proxy === true && sourceRoles(p).includes("web"));
+}
+
 function oneOf<T extends string>(
     key: string,
     v: unknown,
@@ -628,6 +663,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                     "kind",
                     "upstreamRole",
                     "upstreamPort",
+                    "paths",
                 ]),
             );
             if (!NAME.test(name))
@@ -656,11 +692,23 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             const kind = oneOf(
                 `sites[${i}].kind`,
                 s.kind,
-                ["static", "proxy", "php"] as const,
+                ["static", "proxy", "php", "restxq"] as const,
                 problems,
             );
             let upstreamRole: RoleName | undefined;
             let upstreamPort: number | undefined;
+            let paths: string[] | undefined;
+            if (kind === "restxq") {
+                paths = restxqPaths(at, s.paths, problems);
+                if (isObject(v.roles) && !("xmldb" in v.roles))
+                    problems.push(
+                        `${at} is a restxq site but the xmldb role is not deployed: add it to ouvroir:roles.`,
+                    );
+            } else if (s.paths !== undefined) {
+                problems.push(
+                    `${at}.paths is only for a restxq site: remove it, or set kind: restxq.`,
+                );
+            }
             if (kind === "proxy") {
                 if (
                     typeof s.upstreamRole !== "string" ||
@@ -678,15 +726,20 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
                         );
                     }
                     const port = Number(s.upstreamPort);
-                    const open = ROLES[upstreamRole].ports.some(
-                        (p) => p.from === "web" && port >= p.port && port <= (p.portMax ?? p.port),
+                    const proxied = proxiedPorts(upstreamRole);
+                    const open = proxied.some(
+                        (p) => port >= p.port && port <= (p.portMax ?? p.port),
                     );
-                    if (!open) {
-                        const allowed = ROLES[upstreamRole].ports
-                            .filter((p) => p.from === "web")
-                            .map((p) => (p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`));
+                    if (upstreamRole === "xmldb") {
                         problems.push(
-                            `${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port the ${upstreamRole} role opens to the web server; use ${allowed.join(" or ")}.`,
+                            `${at} proxies to the xmldb role, which would publish BaseX's REST and DBA admin: use kind: restxq with the paths of the RESTXQ application.`,
+                        );
+                    } else if (!open) {
+                        const allowed = proxied.map((p) =>
+                            p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`,
+                        );
+                        problems.push(
+                            `${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port of the ${upstreamRole} role that a proxy site may forward to; use ${allowed.join(" or ")}.`,
                         );
                     } else {
                         upstreamPort = port;
@@ -695,9 +748,16 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
             }
             if (publicHostname && ds.includes(publicHostname) && kind !== "static")
                 problems.push(
-                    `${at} uses publicHostname ${publicHostname} but is a ${kind} site: only a static site may (the default vhost also carries /basex/ and /iiif/); give it another domain.`,
+                    `${at} uses publicHostname ${publicHostname} but is a ${kind} site: only a static site may (the default vhost also carries /iiif/); give it another domain.`,
                 );
-            sites.push({ name, domains: ds, kind, upstreamRole, upstreamPort });
+            sites.push({
+                name,
+                domains: ds,
+                kind,
+                upstreamRole,
+                upstreamPort,
+                ...(paths ? { paths } : {}),
+            });
         });
     }
 

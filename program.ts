@@ -18,7 +18,7 @@ import { instanceName } from "./components/naming";
 import { endpoints, sshConfig } from "./components/outputs";
 import { PrivateNetwork } from "./components/privateNetwork";
 import { ROLE_CLASSES } from "./components/roleClasses";
-import { ROLES, ROLE_NAMES, RoleName } from "./components/roles";
+import { ROLES, ROLE_NAMES, RoleName, clientRoles } from "./components/roles";
 import { RoleUserData, RoleVm } from "./components/roleVm";
 
 export async function program(): Promise<Record<string, unknown>> {
@@ -35,15 +35,20 @@ export async function program(): Promise<Record<string, unknown>> {
         );
     }
 
+    const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
     const network = new PrivateNetwork("network", {
         stack: cfg.stack,
+        clientRoles: clientRoles(deployed),
         cidr: cfg.privateCidr,
         dnsServers: cfg.dnsServers,
         externalNetwork: cfg.externalNetwork,
         existing: cfg.existingNetwork,
     });
     const image = imageId(cfg.image);
-    const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
+    // Every role knows the others' private addresses (the web server proxies to them; host
+    // firewalls accept the roles a port names). Ports exist before instances, so there is no
+    // cycle; the address of a role built later is handed over when its VM is constructed.
+    const addresses = laterAddresses(deployed);
 
     const common = (role: RoleName): RoleUserData => ({
         adminUser: cfg.adminUser,
@@ -71,10 +76,12 @@ export async function program(): Promise<Record<string, unknown>> {
                 subnetId: network.subnetId,
                 cidr: network.cidr,
                 bastionGroupId: network.bastionGroupId,
+                clientGroupIds: network.clientGroupIds,
                 routeReady: network.routeReady,
                 externalNetworkName: network.externalNetworkName,
             },
             adminCidrs: cfg.adminCidrs,
+            deployedRoles: deployed,
             sqlEngine: cfg.sqlEngine,
             dataVolume: ROLES[role].stateful
                 ? {
@@ -89,14 +96,15 @@ export async function program(): Promise<Record<string, unknown>> {
         });
     };
 
-    // Private roles first: the web server proxies to their addresses.
     const vms: Partial<Record<RoleName, RoleVm>> = {};
-    for (const role of deployed.filter((r) => r !== "web")) vms[role] = vm(role, common(role));
-    const upstreams = Object.fromEntries(
-        Object.entries(vms).map(([role, v]) => [role, (v as RoleVm).privateIp]),
-    );
-    const web = vm("web", { ...common("web"), upstreams });
-    vms.web = web;
+    for (const role of deployed) {
+        vms[role] = vm(
+            role,
+            addresses.all(role).apply((upstreams) => ({ ...common(role), upstreams })),
+        );
+        addresses.set(role, (vms[role] as RoleVm).privateIp);
+    }
+    const web = vms.web as RoleVm;
 
     const publicIp = web.publicIp ?? pulumi.output("");
 
@@ -163,5 +171,33 @@ export async function program(): Promise<Record<string, unknown>> {
                     .map((r) => [r, vms[r]?.dataVolumeId as pulumi.Output<string>]),
             ),
         ),
+    };
+}
+
+/**
+ * The private addresses of the deployed roles, usable before each role's VM is constructed:
+ * `all(role)` gives the others' addresses as one output that resolves once `set` was called for
+ * every role (each role's port, not its instance: no cycle between VMs).
+ */
+function laterAddresses(deployed: readonly RoleName[]): {
+    all(except: RoleName): pulumi.Output<Partial<Record<RoleName, string>>>;
+    set(role: RoleName, ip: pulumi.Output<string>): void;
+} {
+    const waiting = new Map<RoleName, (ip: pulumi.Output<string>) => void>();
+    const outputs = new Map<RoleName, pulumi.Output<string>>();
+    for (const role of deployed) {
+        const promise = new Promise<pulumi.Output<string>>((resolve) => waiting.set(role, resolve));
+        outputs.set(role, pulumi.output(promise));
+    }
+    return {
+        all: (except) =>
+            pulumi.all(
+                Object.fromEntries(
+                    deployed
+                        .filter((r) => r !== except)
+                        .map((r) => [r, outputs.get(r) as pulumi.Output<string>]),
+                ),
+            ) as pulumi.Output<Partial<Record<RoleName, string>>>,
+        set: (role, ip) => waiting.get(role)?.(ip),
     };
 }

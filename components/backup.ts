@@ -9,6 +9,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { shellWord as q, systemdValue } from "./escape";
 import { RoleName, ROLES } from "./roles";
 
 export interface BackupSettings {
@@ -127,11 +128,6 @@ export const BACKUP_FILES: readonly {
 
 export const BACKUP_FILES_DIR = path.join(__dirname, "..", "cloud-init", "files", "backup");
 export const BACKUP_ENV_PATH = "/etc/ouvroir/backup.env";
-
-/** Shell-quotes one word. */
-function q(word: string): string {
-    return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Pure: the problems of a backup setting, each naming its key and the fix (empty: valid). */
 export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"): string[] {
@@ -262,7 +258,7 @@ export function renderBackupSetup(
             throw new Error(`backup of ${hostname}: secret ${k} is empty`);
     }
     const plan = BACKUP_PLANS[role];
-    const vars = { onCalendar: settings.onCalendar };
+    const vars = { onCalendar: systemdValue("ouvroir:backup.onCalendar", settings.onCalendar) };
     const lines = [
         `# --- ouvroir backup (restic -> ${settings.endpoint}/${settings.bucket}/${hostname}): components/backup.ts`,
         "(",

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { BackupSecrets, BackupSettings, renderBackupSetup } from "./backup";
+import { shellWord as q } from "./escape";
 import { RoleName, ROLES } from "./roles";
 import { UserDataInput, buildCloudConfig } from "./userData";
 
@@ -24,20 +25,28 @@ export interface Day2Spec {
     readonly secrets: readonly { readonly name: string; readonly path: string }[];
 }
 
+/**
+ * Every role: the host firewall (its sources are the other roles' addresses, which change when a
+ * role is added) and the settings the scripts read. nftables loads its own table atomically.
+ */
+const BASE_FILES = "^/etc/nftables\\.conf$|^/etc/ouvroir/settings\\.env$";
+const BASE_HOOKS = ["nft -f /etc/nftables.conf"];
+const files = (own?: string): RegExp => new RegExp(own ? `${BASE_FILES}|${own}` : BASE_FILES);
+
 export const DAY2: Readonly<Record<RoleName, Day2Spec>> = {
     web: {
-        files: /^\/etc\/nginx\/sites-available\/[^/]+\.conf$|^\/etc\/ouvroir\/sites$/,
+        files: files("^/etc/nginx/sites-available/[^/]+\\.conf$|^/etc/ouvroir/sites$"),
         prune: {
             dir: "/etc/nginx/sites-available",
             suffix: ".conf",
             alsoIn: "/etc/nginx/sites-enabled",
         },
-        hooks: ["/usr/local/sbin/ouvroir-web-setup"],
+        hooks: [...BASE_HOOKS, "/usr/local/sbin/ouvroir-web-setup"],
         secrets: [],
     },
     xmldb: {
-        files: /^$/,
-        hooks: ["systemctl restart basex.service"],
+        files: files(),
+        hooks: [...BASE_HOOKS, "systemctl restart basex.service"],
         secrets: [
             {
                 name: "basexAdminPassword",
@@ -45,19 +54,18 @@ export const DAY2: Readonly<Record<RoleName, Day2Spec>> = {
             },
         ],
     },
-    iiif: { files: /^$/, hooks: [], secrets: [] },
-    app: { files: /^$/, hooks: [], secrets: [] },
+    iiif: { files: files(), hooks: BASE_HOOKS, secrets: [] },
+    app: { files: files(), hooks: BASE_HOOKS, secrets: [] },
     sandbox: {
-        files: /^\/etc\/ouvroir\/researchers$/,
-        hooks: ["/usr/local/sbin/ouvroir-day2-accounts", "/usr/local/sbin/ouvroir-sandbox-setup"],
+        files: files("^/etc/ouvroir/researchers$"),
+        hooks: [
+            ...BASE_HOOKS,
+            "/usr/local/sbin/ouvroir-day2-accounts",
+            "/usr/local/sbin/ouvroir-sandbox-setup",
+        ],
         secrets: [],
     },
 };
-
-/** Shell-quotes one word. */
-function q(word: string): string {
-    return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * Pure: the day-2 script of a role for an input and its secrets. Idempotent: re-running it with

@@ -1,6 +1,7 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { stackResourceName } from "./naming";
+import { RoleName } from "./roles";
 
 export interface PrivateNetworkArgs {
     /** Stack name, prefix of every physical name (`dev-net`). */
@@ -16,6 +17,11 @@ export interface PrivateNetworkArgs {
      * `def-<pi>-network` and a router) instead of creating network, subnet and router.
      */
     readonly existing?: { readonly networkId: string; readonly subnetId: string };
+    /**
+     * Roles, other than the web server, that other roles accept traffic from (roles.ts
+     * `clientRoles`): each gets a member security group, which its VM's port joins.
+     */
+    readonly clientRoles?: readonly RoleName[];
 }
 
 /**
@@ -32,6 +38,8 @@ export class PrivateNetwork extends pulumi.ComponentResource {
     public readonly externalNetworkId: pulumi.Output<string>;
     /** Security group whose members are trusted as the bastion / reverse proxy. */
     public readonly bastionGroupId: pulumi.Output<string>;
+    /** Member security group of each client role (no rules: rules name it as their source). */
+    public readonly clientGroupIds: Partial<Record<RoleName, pulumi.Output<string>>> = {};
     /**
      * What a floating IP association must wait for: the subnet's router interface (Neutron
      * refuses to associate while the subnet has no route to the external network). None with an
@@ -100,12 +108,23 @@ export class PrivateNetwork extends pulumi.ComponentResource {
             parent,
         );
         this.bastionGroupId = bastion.id;
+        for (const role of args.clientRoles ?? []) {
+            this.clientGroupIds[role] = new openstack.networking.SecGroup(
+                `${name}-client-${role}`,
+                {
+                    name: stackResourceName(args.stack, `client-${role}`),
+                    description: `Members (the ${role} VM) may reach the ports other roles open to ${role}`,
+                },
+                parent,
+            ).id;
+        }
 
         this.registerOutputs({
             networkId: this.networkId,
             subnetId: this.subnetId,
             cidr: this.cidr,
             bastionGroupId: this.bastionGroupId,
+            clientGroupIds: this.clientGroupIds,
         });
     }
 }

@@ -6,7 +6,7 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { instanceName, roleResourceName, volumeSerial } from "./naming";
-import { PortRule, RoleSpec, SQL_PORTS, rolePorts } from "./roles";
+import { PortRule, ROLE_NAMES, RoleName, RoleSpec, SQL_PORTS, rolePorts } from "./roles";
 import { UserDataInput, renderUserData } from "./userData";
 
 /** What a role's user data needs besides what the component knows (role, host name, volume). */
@@ -26,8 +26,10 @@ export interface RoleVmArgs {
         readonly subnetId: pulumi.Input<string>;
         /** The private subnet's CIDR: source of `private` rules. */
         readonly cidr: pulumi.Input<string>;
-        /** Security group identifying the bastion: source of `bastion` and `web` rules. */
+        /** Security group identifying the bastion (the web server): source of rules from `web`. */
         readonly bastionGroupId: pulumi.Input<string>;
+        /** Member security groups of the other roles that rules accept (PrivateNetwork.clientGroupIds). */
+        readonly clientGroupIds?: Partial<Record<RoleName, pulumi.Input<string>>>;
         /** Floating IP pool (public roles only). */
         readonly externalNetworkName: pulumi.Input<string>;
         /** What the floating IP association waits for (PrivateNetwork.routeReady). */
@@ -35,6 +37,8 @@ export interface RoleVmArgs {
     };
     /** Sources of `admin` rules (SSH to the bastion). */
     readonly adminCidrs: readonly string[];
+    /** The stack's deployed roles: a rule from a role that is not deployed is left out. Default: all. */
+    readonly deployedRoles?: readonly RoleName[];
     /** The app role's SQL engine decides the port its `sql` rule opens. Default: mariadb. */
     readonly sqlEngine?: keyof typeof SQL_PORTS;
     /** Stateful roles: the data volume. Required exactly when the role is stateful. */
@@ -92,52 +96,57 @@ export function dataOptions(
     };
 }
 
-/** Pure: the security-group rules a role's port rules expand to. */
+/**
+ * Pure: the security-group rules a role's port rules expand to. A rule from roles gets one
+ * security-group rule per deployed source role (named after the rule alone when it names one
+ * role); a source role that is not deployed adds nothing, so its port stays closed.
+ */
 export function expandRules(
     ports: readonly PortRule[],
     adminCidrs: readonly string[],
+    deployed: readonly RoleName[] = ROLE_NAMES,
 ): {
     suffix: string;
     rule: PortRule;
     ethertype: "IPv4" | "IPv6";
-    source: { cidr: string } | "bastion" | "private";
+    source: { cidr: string } | { role: RoleName };
 }[] {
     const out: ReturnType<typeof expandRules> = [];
     for (const rule of ports) {
-        switch (rule.from) {
-            case "world":
+        if (rule.from === "world") {
+            out.push({
+                suffix: `${rule.name}-v4`,
+                rule,
+                ethertype: "IPv4",
+                source: { cidr: "0.0.0.0/0" },
+            });
+            out.push({
+                suffix: `${rule.name}-v6`,
+                rule,
+                ethertype: "IPv6",
+                source: { cidr: "::/0" },
+            });
+        } else if (rule.from === "admin") {
+            for (const cidr of adminCidrs) {
+                // The CIDR is the rule's identity: adding or removing one touches only its rule.
+                const id = cidr.replace(/[/:.]/g, "-");
                 out.push({
-                    suffix: `${rule.name}-v4`,
+                    suffix: `${rule.name}-${id}`,
+                    rule,
+                    ethertype: cidr.includes(":") ? "IPv6" : "IPv4",
+                    source: { cidr },
+                });
+            }
+        } else {
+            const roles = rule.from.roles;
+            for (const role of roles.filter((r) => deployed.includes(r))) {
+                out.push({
+                    suffix: roles.length === 1 ? rule.name : `${rule.name}-${role}`,
                     rule,
                     ethertype: "IPv4",
-                    source: { cidr: "0.0.0.0/0" },
+                    source: { role },
                 });
-                out.push({
-                    suffix: `${rule.name}-v6`,
-                    rule,
-                    ethertype: "IPv6",
-                    source: { cidr: "::/0" },
-                });
-                break;
-            case "admin":
-                for (const cidr of adminCidrs) {
-                    // The CIDR is the rule's identity: adding or removing one touches only its rule.
-                    const id = cidr.replace(/[/:.]/g, "-");
-                    out.push({
-                        suffix: `${rule.name}-${id}`,
-                        rule,
-                        ethertype: cidr.includes(":") ? "IPv6" : "IPv4",
-                        source: { cidr },
-                    });
-                }
-                break;
-            case "bastion":
-            case "web":
-                out.push({ suffix: rule.name, rule, ethertype: "IPv4", source: "bastion" });
-                break;
-            case "private":
-                out.push({ suffix: rule.name, rule, ethertype: "IPv4", source: "private" });
-                break;
+            }
         }
     }
     return out;
@@ -180,27 +189,42 @@ export class RoleVm extends pulumi.ComponentResource {
             { name: physical("sg"), description: `${spec.name}: ${spec.description}` },
             parent,
         );
+        const groupOf = (role: RoleName): pulumi.Input<string> => {
+            const id =
+                role === "web" ? args.network.bastionGroupId : args.network.clientGroupIds?.[role];
+            if (id === undefined)
+                throw new Error(`${name}: no member security group for role ${role}`);
+            return id;
+        };
         for (const { suffix, rule, ethertype, source } of expandRules(
             rolePorts(spec, args.sqlEngine ?? "mariadb"),
             args.adminCidrs,
+            args.deployedRoles,
         )) {
+            // Descriptions as before sources were roles ("ssh from bastion", "cantaloupe from web"):
+            // a changed description would replace the rule.
+            const from =
+                "role" in source
+                    ? source.role === "web" && rule.name === "ssh"
+                        ? "bastion"
+                        : source.role
+                    : rule.from;
             new openstack.networking.SecGroupRule(
                 `${name}-${suffix}`,
                 {
                     securityGroupId: sg.id,
-                    description: `${rule.name} from ${rule.from}`,
+                    description: `${rule.name} from ${typeof from === "string" ? from : "roles"}`,
                     direction: "ingress",
                     ethertype,
                     protocol: "tcp",
                     portRangeMin: rule.port,
                     portRangeMax: rule.portMax ?? rule.port,
-                    ...(source === "bastion"
-                        ? { remoteGroupId: args.network.bastionGroupId }
-                        : source === "private"
-                          ? { remoteIpPrefix: args.network.cidr }
-                          : { remoteIpPrefix: source.cidr }),
+                    ...("role" in source
+                        ? { remoteGroupId: groupOf(source.role) }
+                        : { remoteIpPrefix: source.cidr }),
                 },
-                parent,
+                // Neutron refuses a second rule with the same port and source: delete first.
+                { ...parent, deleteBeforeReplace: true },
             );
         }
 
@@ -210,7 +234,14 @@ export class RoleVm extends pulumi.ComponentResource {
                 name: physical("port"),
                 networkId: args.network.networkId,
                 fixedIps: [{ subnetId: args.network.subnetId }],
-                securityGroupIds: spec.public ? [sg.id, args.network.bastionGroupId] : [sg.id],
+                // The role's own group, and the group that names it as a client of other roles.
+                securityGroupIds: [
+                    sg.id,
+                    ...(spec.public ? [args.network.bastionGroupId] : []),
+                    ...(!spec.public && args.network.clientGroupIds?.[spec.name] !== undefined
+                        ? [args.network.clientGroupIds[spec.name] as pulumi.Input<string>]
+                        : []),
+                ],
                 adminStateUp: true,
             },
             parent,

@@ -11,11 +11,15 @@ export type RoleName = (typeof ROLE_NAMES)[number];
  * Where a port may be reached from:
  * - `world`: 0.0.0.0/0 and ::/0 (only 80/443 on the web server, by Alliance policy);
  * - `admin`: the operators' CIDRs from config `ouvroir:adminCidrs` (SSH to the bastion);
- * - `bastion`: the web server only (SSH to private VMs goes through it);
- * - `web`: the web server only (services Nginx proxies to);
- * - `private`: any VM of the stack's private subnet.
+ * - `{ roles }`: only the VMs of those roles, by security group (the web server's group is the
+ *   network's "bastion" group) and by the host firewall (their private addresses). A port whose
+ *   roles are not deployed is closed. Nothing is open to the whole private subnet: it holds the
+ *   researchers' sandbox host.
  */
-export type PortSource = "world" | "admin" | "bastion" | "web" | "private";
+export type PortSource = "world" | "admin" | { readonly roles: readonly RoleName[] };
+
+/** The web server: SSH bastion and reverse proxy. */
+export const FROM_WEB: PortSource = { roles: ["web"] };
 
 export interface PortRule {
     /** Becomes part of the security-group rule's name: `${vm}-${name}`. */
@@ -24,6 +28,8 @@ export interface PortRule {
     /** Last port of a range; absent for a single port. */
     readonly portMax?: number;
     readonly from: PortSource;
+    /** A proxy site may forward to it (an HTTP service the lab publishes as a whole). */
+    readonly proxy?: boolean;
 }
 
 export interface RoleSpec {
@@ -78,9 +84,11 @@ export const ROLES: Readonly<Record<RoleName, RoleSpec>> = {
         public: false,
         stateful: true,
         ports: [
-            ssh("bastion"),
-            { name: "basex-http", port: 8080, from: "web" },
-            { name: "basex-server", port: 1984, from: "private" },
+            ssh(FROM_WEB),
+            // RESTXQ apps that a site publishes; never REST or DBA (the web server filters paths).
+            { name: "basex-http", port: 8080, from: FROM_WEB },
+            // BaseX's client protocol: the lab's apps.
+            { name: "basex-server", port: 1984, from: { roles: ["app"] } },
         ],
         minVcpus: 2,
         minRamGb: 3,
@@ -95,7 +103,7 @@ export const ROLES: Readonly<Record<RoleName, RoleSpec>> = {
         description: "Cantaloupe IIIF image server; images and derivative cache on the volume",
         public: false,
         stateful: true,
-        ports: [ssh("bastion"), { name: "cantaloupe", port: 8182, from: "web" }],
+        ports: [ssh(FROM_WEB), { name: "cantaloupe", port: 8182, from: FROM_WEB, proxy: true }],
         minVcpus: 2,
         minRamGb: 3,
         defaultFlavor: "p4-7.5gb",
@@ -110,9 +118,10 @@ export const ROLES: Readonly<Record<RoleName, RoleSpec>> = {
         public: false,
         stateful: true,
         ports: [
-            ssh("bastion"),
-            { name: "apps", port: 8000, portMax: 8099, from: "web" },
-            { name: "sql", port: 3306, from: "private" },
+            ssh(FROM_WEB),
+            { name: "apps", port: 8000, portMax: 8099, from: FROM_WEB, proxy: true },
+            // The SQL server: PHP sites on the web server (the apps beside it connect locally).
+            { name: "sql", port: 3306, from: FROM_WEB },
         ],
         minVcpus: 2,
         minRamGb: 3,
@@ -127,7 +136,10 @@ export const ROLES: Readonly<Record<RoleName, RoleSpec>> = {
         description: "Rootless Docker sandboxes for researchers",
         public: false,
         stateful: true,
-        ports: [ssh("bastion"), { name: "sandbox-web", port: 8100, portMax: 8199, from: "web" }],
+        ports: [
+            ssh(FROM_WEB),
+            { name: "sandbox-web", port: 8100, portMax: 8199, from: FROM_WEB, proxy: true },
+        ],
         minVcpus: 2,
         minRamGb: 3,
         defaultFlavor: "p2-3.75gb",
@@ -146,4 +158,23 @@ export const SQL_PORTS = { mariadb: 3306, postgresql: 5432 } as const;
 /** A role's ports for the chosen SQL engine (only the app role's `sql` rule depends on it). */
 export function rolePorts(spec: RoleSpec, sqlEngine: keyof typeof SQL_PORTS): readonly PortRule[] {
     return spec.ports.map((p) => (p.name === "sql" ? { ...p, port: SQL_PORTS[sqlEngine] } : p));
+}
+
+/** Pure: the roles a rule accepts (none for `world` and `admin`, which are CIDRs). */
+export function sourceRoles(rule: PortRule): readonly RoleName[] {
+    return typeof rule.from === "object" ? rule.from.roles : [];
+}
+
+/**
+ * Pure: the roles, other than the web server, whose VMs other roles accept traffic from: each
+ * gets a member security group in the private network (the web server's is the bastion group).
+ */
+export function clientRoles(deployed: readonly RoleName[]): RoleName[] {
+    const out = new Set<RoleName>();
+    for (const role of deployed) {
+        for (const rule of ROLES[role].ports) {
+            for (const r of sourceRoles(rule)) if (r !== "web" && deployed.includes(r)) out.add(r);
+        }
+    }
+    return ROLE_NAMES.filter((r) => out.has(r));
 }

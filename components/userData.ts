@@ -9,9 +9,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROLES, RoleName, SQL_PORTS } from "./roles";
+import { envFile, nginxToken } from "./escape";
+import { ROLES, RoleName, rolePorts, sourceRoles } from "./roles";
 
-export type SiteKind = "static" | "proxy" | "php";
+export type SiteKind = "static" | "proxy" | "php" | "restxq";
 
 /** One virtual host on the web server. */
 export interface Site {
@@ -23,6 +24,8 @@ export interface Site {
     /** For `proxy`: the role and port Nginx forwards to (e.g. app:8001). */
     readonly upstreamRole?: RoleName;
     readonly upstreamPort?: number;
+    /** For `restxq`: the RESTXQ path prefixes published from BaseX (`/edition/`), nothing else. */
+    readonly paths?: readonly string[];
 }
 
 /** A researcher account on the sandbox host. */
@@ -224,39 +227,57 @@ function applyOuvroirKey(
     return out;
 }
 
-/** nftables lines for the role's declared ports: world from anywhere, the rest from the subnet. */
+/**
+ * nftables lines for the role's declared ports: `world` and `admin` from anywhere (the security
+ * group holds the admin CIDRs), a rule from roles from those roles' private addresses only; a
+ * rule whose roles have no address in `upstreams` (not deployed) opens nothing.
+ */
 export function firewallRules(input: UserDataInput): string[] {
-    return ROLES[input.role].ports.map((rule) => {
-        let port = rule.port;
-        if (input.role === "app" && rule.name === "sql") {
-            port = SQL_PORTS[input.sqlEngine];
+    const lines: string[] = [];
+    for (const rule of rolePorts(ROLES[input.role], input.sqlEngine)) {
+        const ports = rule.portMax === undefined ? `${rule.port}` : `${rule.port}-${rule.portMax}`;
+        let from = "";
+        if (typeof rule.from === "object") {
+            const ips = sourceRoles(rule)
+                .map((r) => input.upstreams[r])
+                .filter((ip): ip is string => ip !== undefined && ip !== "")
+                .map((ip) => ipv4("upstreams", ip));
+            if (ips.length === 0) continue;
+            from = `ip saddr { ${ips.join(", ")} } `;
         }
-        const ports = rule.portMax === undefined ? `${port}` : `${port}-${rule.portMax}`;
-        // SSH from `admin` CIDRs is enforced by the security group; the host does not know them.
-        const from =
-            rule.from === "world" || rule.from === "admin" ? "" : `ip saddr ${input.privateCidr} `;
-        return `        ${from}tcp dport ${ports} accept comment "${rule.name}"`;
-    });
+        lines.push(`        ${from}tcp dport ${ports} accept comment "${rule.name}"`);
+    }
+    return lines;
+}
+
+/** An IPv4 address, checked before it reaches nftables or Nginx. */
+function ipv4(what: string, ip: string): string {
+    if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(ip))
+        throw new Error(`${what}: ${JSON.stringify(ip)} is not an IPv4 address`);
+    return ip;
 }
 
 /** Nginx configuration of the web server, built from the templates in `files/web/`. */
 function webFiles(input: UserDataInput, dir: string): YamlMap[] {
     const read = (name: string): string => readFileSource(dir, `web/${name}`);
+    const upstream = (role: RoleName, port: number): string => {
+        const ip = input.upstreams[role];
+        if (ip === undefined)
+            throw new Error(`web server: no address for role ${role} in upstreams`);
+        return nginxToken("upstream", `${ipv4(`upstreams.${role}`, ip)}:${port}`);
+    };
     const locations: string[] = [];
-    const xmldb = input.upstreams.xmldb;
-    const iiif = input.upstreams.iiif;
-    if (xmldb !== undefined) {
-        locations.push(read("location-basex.conf").replaceAll("{{upstream}}", `${xmldb}:8080`));
-    }
-    if (iiif !== undefined) {
-        locations.push(read("location-iiif.conf").replaceAll("{{upstream}}", `${iiif}:8182`));
+    if (input.upstreams.iiif !== undefined) {
+        locations.push(
+            read("location-iiif.conf").replaceAll("{{upstream}}", upstream("iiif", 8182)),
+        );
     }
     // A site may claim the public host name: the default vhost then serves that site's files.
     const main = input.sites.find((s) => s.domains.includes(input.publicHostname));
     if (main !== undefined && main.kind !== "static") {
         throw new Error(
             `site ${main.name}: only a static site may use publicHostname ${input.publicHostname} ` +
-                "(the default vhost also carries /basex/ and /iiif/); give it another domain",
+                "(the default vhost also carries /iiif/); give it another domain",
         );
     }
     const files: YamlMap[] = [
@@ -266,7 +287,13 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
             defer: true,
             content: read("default-vhost.conf")
                 .replace("{{defaultLocations}}", locations.join("\n"))
-                .replaceAll("{{defaultRoot}}", main?.name ?? "default"),
+                .replaceAll(
+                    "{{publicHostname}}",
+                    input.publicHostname === ""
+                        ? ""
+                        : nginxToken("publicHostname", input.publicHostname),
+                )
+                .replaceAll("{{defaultRoot}}", nginxToken("site name", main?.name ?? "default")),
         },
     ];
     for (const site of input.sites) {
@@ -274,26 +301,41 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
         if (domains.length === 0) {
             continue;
         }
-        let upstream = "";
+        let target = "";
+        let restxq = "";
         if (site.kind === "proxy") {
             const role = site.upstreamRole;
-            const host = role === undefined ? undefined : input.upstreams[role];
-            if (host === undefined || site.upstreamPort === undefined) {
+            if (
+                role === undefined ||
+                input.upstreams[role] === undefined ||
+                site.upstreamPort === undefined
+            ) {
                 throw new Error(
                     `site ${site.name}: a proxy site needs upstreamRole and upstreamPort, and ` +
                         `upstreams must hold that role's address (got ${role ?? "none"})`,
                 );
             }
-            upstream = `${host}:${site.upstreamPort}`;
+            if (role === "xmldb") {
+                throw new Error(`site ${site.name}: BaseX is published only by a restxq site`);
+            }
+            target = upstream(role, site.upstreamPort);
+        }
+        if (site.kind === "restxq") {
+            target = upstream("xmldb", 8080);
+            restxq = restxqLocations(site, target, read("location-restxq.conf"));
         }
         files.push({
-            path: `/etc/nginx/sites-available/${site.name}.conf`,
+            path: `/etc/nginx/sites-available/${nginxToken("site name", site.name)}.conf`,
             permissions: "0644",
             defer: true,
             content: read(`site-${site.kind}.conf`)
-                .replaceAll("{{siteName}}", site.name)
-                .replaceAll("{{serverNames}}", domains.join(" "))
-                .replaceAll("{{upstream}}", upstream),
+                .replaceAll("{{siteName}}", nginxToken("site name", site.name))
+                .replaceAll(
+                    "{{serverNames}}",
+                    domains.map((d) => nginxToken(`site ${site.name} domain`, d)).join(" "),
+                )
+                .replaceAll("{{upstream}}", target)
+                .replace("{{restxqLocations}}", restxq),
         });
     }
     files.push({
@@ -303,6 +345,25 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
             ["default " + input.publicHostname, ...input.sites.map(siteLine)].join("\n") + "\n",
     });
     return files;
+}
+
+/** BaseX's own paths (REST, DBA, WebDAV, WebSockets): a RESTXQ site never forwards them. */
+const BASEX_ADMIN = /^\/(rest|dba|webdav|ws)(\/|$)/i;
+
+/** One Nginx location per published RESTXQ path prefix. */
+function restxqLocations(site: Site, target: string, template: string): string {
+    const paths = site.paths ?? [];
+    if (paths.length === 0) throw new Error(`site ${site.name}: a restxq site needs paths`);
+    return paths
+        .map((p) => {
+            if (!/^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/.test(p) || BASEX_ADMIN.test(p)) {
+                throw new Error(`site ${site.name}: path ${JSON.stringify(p)} cannot be published`);
+            }
+            return template
+                .replaceAll("{{path}}", nginxToken("restxq path", p))
+                .replaceAll("{{upstream}}", target);
+        })
+        .join("\n");
 }
 
 /** One line per vhost for the boot scripts: `<name> <domain> <domain>…`. */
@@ -335,36 +396,62 @@ function sandboxParts(input: UserDataInput): YamlMap {
     };
 }
 
+/**
+ * The placeholders the templates may hold, filled in parsed YAML values (the serializer quotes
+ * them) or in config files whose sink checks them. Values from config that scripts need are not
+ * here: they are in settings.env.
+ */
 function placeholderValues(input: UserDataInput): Record<string, Yaml> {
     const spec = ROLES[input.role];
-    const d = input.downloads;
     return {
         role: input.role,
         hostname: input.hostname,
         adminUser: input.adminUser,
         sshAuthorizedKeys: [...input.sshAuthorizedKeys],
-        privateCidr: input.privateCidr,
-        publicHostname: input.publicHostname,
-        letsencryptEmail: input.letsencryptEmail ?? "",
         dataMount: spec.dataMountPoint,
         dataLabel: `data-${input.role}`,
         dataDevice: `/dev/disk/by-id/virtio-${input.dataVolumeSerial ?? ""}`,
         firewallRules: firewallRules(input).join("\n"),
-        sqlEngine: input.sqlEngine,
-        packageSource: input.packageSource,
-        basexVersion: d.basex.version,
-        basexUrl: d.basex.url,
-        basexSha256: d.basex.sha256,
-        cantaloupeVersion: d.cantaloupe.version,
-        cantaloupeUrl: d.cantaloupe.url,
-        cantaloupeSha256: d.cantaloupe.sha256,
-        juliaVersion: d.julia.version,
-        juliaUrl: d.julia.url,
-        juliaSha256: d.julia.sha256,
-        saxonVersion: d.saxon.version,
-        saxonUrl: d.saxon.url,
-        saxonSha256: d.saxon.sha256,
     };
+}
+
+/** Where first-boot and day-2 scripts read the values from config: sourced, never templated. */
+export const SETTINGS_ENV_PATH = "/etc/ouvroir/settings.env";
+
+/**
+ * Pure: the settings file the role's scripts source. Every value from config that a script uses
+ * is here, quoted by the one shell rule (escape.ts), so no config value is ever part of a
+ * script's text. No secret is in it (0644).
+ */
+export function settingsEnv(input: UserDataInput): string {
+    const d = input.downloads;
+    const sqlClients = sourceRoles(
+        ROLES.app.ports.find((p) => p.name === "sql") ?? { name: "sql", port: 0, from: "admin" },
+    )
+        .map((r) => input.upstreams[r])
+        .filter((ip): ip is string => ip !== undefined && ip !== "");
+    return (
+        "# ouvroir: the values from config that this VM's scripts use (components/userData.ts).\n" +
+        envFile({
+            OUVROIR_ROLE: input.role,
+            OUVROIR_HOSTNAME: input.hostname,
+            PUBLIC_HOSTNAME: input.publicHostname,
+            LETSENCRYPT_EMAIL: input.letsencryptEmail ?? "",
+            SQL_ENGINE: input.sqlEngine,
+            SQL_CLIENTS: sqlClients.join(" "),
+            BASEX_VERSION: d.basex.version,
+            BASEX_URL: d.basex.url,
+            BASEX_SHA256: d.basex.sha256,
+            SAXON_URL: d.saxon.url,
+            SAXON_SHA256: d.saxon.sha256,
+            CANTALOUPE_VERSION: d.cantaloupe.version,
+            CANTALOUPE_URL: d.cantaloupe.url,
+            CANTALOUPE_SHA256: d.cantaloupe.sha256,
+            JULIA_VERSION: d.julia.version,
+            JULIA_URL: d.julia.url,
+            JULIA_SHA256: d.julia.sha256,
+        })
+    );
 }
 
 /** The merged, filled document as data (what `renderUserData` serialises). */
@@ -381,6 +468,11 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
         doc,
         applyOuvroirKey(readTemplate(dir, ROLE_TEMPLATES[input.role]), flags, hasVolume),
     );
+    doc = mergeCloudConfig(doc, {
+        write_files: [
+            { path: SETTINGS_ENV_PATH, permissions: "0644", content: settingsEnv(input) },
+        ],
+    });
     if (input.role === "web") {
         doc = mergeCloudConfig(doc, { write_files: webFiles(input, dir) });
     }

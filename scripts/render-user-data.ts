@@ -11,7 +11,7 @@ import { UserDataInput, renderUserData } from "../components/userData";
 
 const FAKE_SHA = (c: string): string => c.repeat(64);
 
-/** A stack with every feature on: three sites (one per kind), two researchers, all upstreams. */
+/** A stack with every feature on: four sites (one per kind), two researchers, all upstreams. */
 export function exampleInput(
     role: RoleName,
     packageSource: UserDataInput["packageSource"] = "debian",
@@ -37,8 +37,15 @@ export function exampleInput(
                 upstreamPort: 8001,
             },
             { name: "omeka", domains: ["omeka.example.org"], kind: "php" },
+            {
+                name: "edition",
+                domains: ["edition.example.org"],
+                kind: "restxq",
+                paths: ["/edition/", "/static/edition/"],
+            },
         ],
         upstreams: {
+            web: "10.20.0.10",
             xmldb: "10.20.0.11",
             iiif: "10.20.0.12",
             app: "10.20.0.13",

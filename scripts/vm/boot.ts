@@ -8,8 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isRoleName } from "../../components/roles";
-import { renderUserData } from "../../components/userData";
-import { harnessInput } from "./inputs";
+import { harnessInput, harnessUserData } from "./inputs";
 import {
     ensureBaseImage,
     ensureSshKey,
@@ -38,7 +37,7 @@ async function main(): Promise<void> {
                   .readFileSync(args[udIndex + 1] ?? "", "utf8")
                   .replace(/__SSH_KEY__/g, key.publicKey)
                   .replace(/__SERIAL__/g, serial)
-            : renderUserData(
+            : harnessUserData(
                   harnessInput(role, { sshPublicKey: key.publicKey, dataVolumeSerial: serial }),
               );
     const vm = makeVm(

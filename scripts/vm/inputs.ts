@@ -3,9 +3,16 @@
  * network, with Debian's packages (`packageSource: "debian"`) since upstream downloads are not
  * reachable here. Shared by the VM tests, `npm run local` and the boot benchmark.
  */
+import * as YAML from "yaml";
 import { RoleName } from "../../components/roles";
-import { Download, Researcher, Site, UserDataInput } from "../../components/userData";
-import { PRIVATE_CIDR, PRIVATE_IPS } from "./qemu";
+import {
+    Download,
+    Researcher,
+    Site,
+    UserDataInput,
+    buildCloudConfig,
+} from "../../components/userData";
+import { HOST_PRIVATE_IP, PRIVATE_CIDR, PRIVATE_IPS } from "./qemu";
 
 /** Unreachable here, and unused with `packageSource: "debian"`; a valid shape all the same. */
 const fakeDownload = (name: string): Download => ({
@@ -80,4 +87,23 @@ export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
             saxon: fakeDownload("saxon"),
         },
     };
+}
+
+/**
+ * HARNESS STAND-IN, never in the product: the user data `renderUserData` gives, plus one host
+ * firewall rule that lets this machine (the bridge's address) SSH to the guest directly. On the
+ * cloud only the bastion may; the harness drives private guests without booting it first.
+ */
+export function harnessUserData(input: UserDataInput): string {
+    const doc = buildCloudConfig(input);
+    const files = doc["write_files"] as { path: string; content: string }[];
+    const nft = files.find((f) => f.path === "/etc/nftables.conf");
+    if (!nft) throw new Error("harness: the user data has no /etc/nftables.conf");
+    const marker = "        udp dport { 68, 546 } accept\n";
+    if (!nft.content.includes(marker)) throw new Error("harness: nftables.conf changed shape");
+    nft.content = nft.content.replace(
+        marker,
+        `${marker}        ip saddr ${HOST_PRIVATE_IP} tcp dport 22 accept comment "harness host (test only)"\n`,
+    );
+    return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });
 }

@@ -24,6 +24,7 @@ import { promisify } from "util";
 import { parseStackConfig, readStackFile, StackConfig } from "../../config";
 import { RoleName, ROLE_NAMES, ROLES } from "../../components/roles";
 import { renderUserData, UserDataInput } from "../../components/userData";
+import { harnessUserData } from "./inputs";
 import {
     ensureBaseImage,
     ensureSshKey,
@@ -304,7 +305,7 @@ async function main(): Promise<void> {
         const serial = stableSerial(roleDir);
         const sizeGb = cfg.roles[role]?.dataVolumeGb ?? ROLES[role].defaultDataVolumeGb;
         const hostname = `${o.stack}-${ROLES[role].short}-1`;
-        const userData = renderUserData(localInput(cfg, o, role, serial, key.publicKey));
+        const userData = harnessUserData(localInput(cfg, o, role, serial, key.publicKey));
         const vm = makeVm(
             {
                 name: role,

@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RoleName } from "../../components/roles";
-import { renderUserData, UserDataInput } from "../../components/userData";
-import { harnessInput, HarnessOptions } from "./inputs";
+import { UserDataInput } from "../../components/userData";
+import { harnessInput, HarnessOptions, harnessUserData } from "./inputs";
 import { DataDisk, fakeVolumeSerial, makeVm, PRIVATE_IPS, Vm, VM_CACHE } from "./qemu";
 
 /** Guest memory: the Java roles need their 3 GB flavor's worth; two guests fit this machine. */
@@ -55,7 +55,7 @@ export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: Us
         dataVolumeSerial: dataDisk.serial,
         ...o.input,
     });
-    const userData = (o.userData ?? renderUserData)(input);
+    const userData = (o.userData ?? harnessUserData)(input);
     fs.mkdirSync(o.workDir, { recursive: true });
     const vm = makeVm(
         {

@@ -33,6 +33,7 @@ function args(role: RoleName, over: Partial<RoleVmArgs> = {}): RoleVmArgs {
             subnetId: "subnet-id",
             cidr: "10.20.0.0/24",
             bastionGroupId: "bastion-sg-id",
+            clientGroupIds: { app: "client-app-sg-id" },
             externalNetworkName: "Public-Network",
         },
         adminCidrs: ["132.204.0.0/16", "2001:db8::/32"],
@@ -157,12 +158,14 @@ describe("WebServerVM", () => {
 });
 
 describe.each(ROLE_NAMES.filter((r) => r !== "web"))("private role %s", (role) => {
-    it("has no floating IP, one port with only its own group, and SSH from the bastion group only", async () => {
+    it("has no floating IP, one port with its own group (and its client group), and SSH from the bastion group only", async () => {
         const records = await build(role);
         expect(byType(records, T.fip)).toHaveLength(0);
         expect(byType(records, T.fipAssoc)).toHaveLength(0);
         const port = await resolved(byType(records, T.port)[0] as Registration);
-        expect(port.securityGroupIds).toEqual([`${role}-sg-id`]);
+        expect(port.securityGroupIds).toEqual(
+            role === "app" ? [`${role}-sg-id`, "client-app-sg-id"] : [`${role}-sg-id`],
+        );
         const lines = await ruleLines(records);
         expect(lines.filter((l) => / 22 /.test(l))).toEqual([
             `${role}-ssh ingress tcp 22 IPv4 group:bastion-sg-id`,
@@ -170,14 +173,36 @@ describe.each(ROLE_NAMES.filter((r) => r !== "web"))("private role %s", (role) =
         expect(lines.join("\n")).not.toMatch(/0\.0\.0\.0\/0|::\/0|132\.204/);
     });
 
-    it("opens exactly the role's service ports, from the web server or the private subnet", async () => {
+    it("opens exactly the role's service ports, each to the roles that use it, never to the subnet", async () => {
         const lines = await ruleLines(await build(role));
-        const expected = ROLES[role].ports.map((p) => {
-            const range = p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`;
-            const from = p.from === "private" ? "10.20.0.0/24" : "group:bastion-sg-id";
-            return `${role}-${p.name} ingress tcp ${range} IPv4 ${from}`;
-        });
-        expect(lines).toEqual(expected);
+        const expected: Record<string, string[]> = {
+            xmldb: [
+                "xmldb-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
+                "xmldb-basex-http ingress tcp 8080 IPv4 group:bastion-sg-id",
+                "xmldb-basex-server ingress tcp 1984 IPv4 group:client-app-sg-id",
+            ],
+            iiif: [
+                "iiif-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
+                "iiif-cantaloupe ingress tcp 8182 IPv4 group:bastion-sg-id",
+            ],
+            app: [
+                "app-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
+                "app-apps ingress tcp 8000-8099 IPv4 group:bastion-sg-id",
+                "app-sql ingress tcp 3306 IPv4 group:bastion-sg-id",
+            ],
+            sandbox: [
+                "sandbox-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
+                "sandbox-sandbox-web ingress tcp 8100-8199 IPv4 group:bastion-sg-id",
+            ],
+        };
+        expect(lines).toEqual(expected[role]);
+        expect(lines.join("\n")).not.toContain("10.20.0.0/24");
+    });
+
+    it("leaves a port closed when the role that uses it is not deployed", async () => {
+        const lines = await ruleLines(await build(role, { deployedRoles: ["web", role] }));
+        expect(lines.filter((l) => /1984/.test(l))).toEqual([]);
+        expect(lines.filter((l) => / 22 /.test(l))).toHaveLength(1);
     });
 });
 
@@ -218,7 +243,7 @@ describe.each(ROLE_NAMES)("data of %s", (role) => {
 describe("options", () => {
     it("the app role's SQL rule follows the engine", async () => {
         const lines = await ruleLines(await build("app", { sqlEngine: "postgresql" }));
-        expect(lines).toContain("app-sql ingress tcp 5432 IPv4 10.20.0.0/24");
+        expect(lines).toContain("app-sql ingress tcp 5432 IPv4 group:bastion-sg-id");
         expect(lines.join("\n")).not.toMatch(/ 3306 /);
     });
 

@@ -81,12 +81,12 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
                 async (r) => (await resolved(r)).name,
             ),
         );
-        expect(names).toEqual([
-            `${stack}-xmldb-1`,
-            `${stack}-iiif-1`,
+        expect(names.sort()).toEqual([
             `${stack}-app-1`,
+            `${stack}-iiif-1`,
             `${stack}-sandbox-1`,
             `${stack}-web-1`,
+            `${stack}-xmldb-1`,
         ]);
         const volumes = byType(records, "openstack:blockstorage/volume:Volume").map((r) => r.name);
         const attaches = byType(records, "openstack:compute/volumeAttach:VolumeAttach").map(

@@ -186,7 +186,7 @@ describe("bad input gets an error naming the key and the fix", () => {
                     },
                 ],
             },
-            /upstreamPort 3306 is not a port the app role opens to the web server; use 8000-8099/,
+            /upstreamPort 3306 is not a port of the app role that a proxy site may forward to; use 8000-8099/,
         ],
         [
             "unknown site kind",

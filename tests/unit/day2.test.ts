@@ -31,11 +31,13 @@ function decodedFiles(script: string): Record<string, string> {
 }
 
 describe("web day-2", () => {
-    it("writes one vhost per site plus the default, and the site list, then re-runs the setup", () => {
+    it("writes one vhost per site plus the default, the site list, the firewall and settings, then re-runs the setup", () => {
         const script = renderDay2Script(base);
         expect(Object.keys(decodedFiles(script)).sort()).toEqual([
+            "/etc/nftables.conf",
             "/etc/nginx/sites-available/00-default.conf",
             "/etc/nginx/sites-available/atlas.conf",
+            "/etc/ouvroir/settings.env",
             "/etc/ouvroir/sites",
         ]);
         expect(decodedFiles(script)["/etc/nginx/sites-available/atlas.conf"]).toContain(

@@ -149,7 +149,7 @@ describe("keys, lists and ranges", () => {
     it("unknown keys in a site or a researcher", () => {
         const sites = raw.sites as Record<string, unknown>[];
         expect(problemsOf({ ...raw, sites: [{ ...sites[0], root: "/etc" }] })).toEqual([
-            "ouvroir:sites[0].root is not a site setting; use name, domains, kind, upstreamRole and upstreamPort.",
+            "ouvroir:sites[0].root is not a site setting; use name, domains, kind, upstreamRole, upstreamPort and paths.",
         ]);
         expect(problemsOf(researcher({ shell: "/bin/bash" }))).toEqual([
             "ouvroir:researchers[0].shell is not a researcher setting; use name, sshPublicKeys, cpuPercent and memoryMiB.",

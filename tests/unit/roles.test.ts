@@ -1,5 +1,5 @@
 // Pure: the role table's invariants. Does not prove that the components honour it.
-import { ROLES, ROLE_NAMES } from "../../components/roles";
+import { ROLES, ROLE_NAMES, clientRoles, sourceRoles } from "../../components/roles";
 
 describe("role table", () => {
     it("has exactly one public role, the web server", () => {
@@ -12,15 +12,41 @@ describe("role table", () => {
         expect(world).toEqual(["web:80", "web:443"]);
     });
     it("lets SSH in from the admin CIDRs on the bastion only, from the bastion elsewhere", () => {
-        const sshFrom = ROLE_NAMES.map(
-            (r) => `${r}:${ROLES[r].ports.find((p) => p.port === 22)?.from}`,
+        const sshFrom = ROLE_NAMES.map((r) => {
+            const p = ROLES[r].ports.find((q) => q.port === 22);
+            return `${r}:${p === undefined ? "none" : typeof p.from === "string" ? p.from : sourceRoles(p).join("+")}`;
+        });
+        expect(sshFrom).toEqual(["web:admin", "xmldb:web", "iiif:web", "app:web", "sandbox:web"]);
+    });
+    it("opens nothing to the whole private subnet, and no database port to the sandbox", () => {
+        const sources = ROLE_NAMES.flatMap((r) =>
+            ROLES[r].ports.map(
+                (p) =>
+                    `${r}:${p.name}:${typeof p.from === "string" ? p.from : sourceRoles(p).join("+")}`,
+            ),
         );
-        expect(sshFrom).toEqual([
-            "web:admin",
-            "xmldb:bastion",
-            "iiif:bastion",
-            "app:bastion",
-            "sandbox:bastion",
+        expect(sources).toEqual([
+            "web:http:world",
+            "web:https:world",
+            "web:ssh:admin",
+            "xmldb:ssh:web",
+            "xmldb:basex-http:web",
+            "xmldb:basex-server:app",
+            "iiif:ssh:web",
+            "iiif:cantaloupe:web",
+            "app:ssh:web",
+            "app:apps:web",
+            "app:sql:web",
+            "sandbox:ssh:web",
+            "sandbox:sandbox-web:web",
         ]);
+        expect(ROLE_NAMES.flatMap((r) => ROLES[r].ports.flatMap(sourceRoles))).not.toContain(
+            "sandbox",
+        );
+    });
+    it("gives a member group to the roles others accept, only when both are deployed", () => {
+        expect(clientRoles([...ROLE_NAMES])).toEqual(["app"]);
+        expect(clientRoles(["web", "app", "sandbox"])).toEqual([]);
+        expect(clientRoles(["web", "xmldb"])).toEqual([]);
     });
 });

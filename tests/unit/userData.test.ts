@@ -1,8 +1,11 @@
 // Pure: the rendered cloud-config of every role (snapshots and invariants). Does not prove that
 // cloud-init accepts it (scripts/validate-cloud-init.sh) nor that the services run (tests/vm).
+import * as fs from "fs";
+import * as path from "path";
 import * as YAML from "yaml";
-import { ROLES, ROLE_NAMES, RoleName } from "../../components/roles";
+import { ROLES, ROLE_NAMES, sourceRoles } from "../../components/roles";
 import {
+    CLOUD_INIT_DIR,
     UserDataInput,
     buildCloudConfig,
     fillPlaceholders,
@@ -10,6 +13,7 @@ import {
     mergeCloudConfig,
     renderUserData,
     roleManifest,
+    settingsEnv,
 } from "../../components/userData";
 import { exampleInput } from "../../scripts/render-user-data";
 
@@ -140,20 +144,51 @@ describe("renderUserData invariants", () => {
         expect(files(doc).map((f) => f.path)).not.toContain("/usr/local/sbin/ouvroir-grow-data");
     });
 
-    it.each(ROLE_NAMES)("%s: the host firewall opens exactly the ports of roles.ts", (role) => {
-        const input = exampleInput(role);
-        const nft = file(parse(input), "/etc/nftables.conf").content;
-        const opened = [...nft.matchAll(/tcp dport (\d+(?:-\d+)?) accept/g)].map((m) => m[1]);
-        const declared = ROLES[role].ports.map((p) =>
-            p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`,
-        );
-        expect(opened).toEqual(declared);
-        expect(nft).toMatch(/policy drop;/);
-        for (const p of ROLES[role].ports) {
-            const line = nft.split("\n").find((l) => l.includes(`comment "${p.name}"`)) ?? "";
-            const fromAnywhere = p.from === "world" || p.from === "admin";
-            expect(line.includes(`ip saddr ${input.privateCidr}`)).toBe(!fromAnywhere);
+    it.each(ROLE_NAMES)(
+        "%s: the host firewall opens exactly the ports of roles.ts, each to its roles' addresses",
+        (role) => {
+            const input = exampleInput(role);
+            const nft = file(parse(input), "/etc/nftables.conf").content;
+            const opened = [...nft.matchAll(/tcp dport (\d+(?:-\d+)?) accept/g)].map((m) => m[1]);
+            const declared = ROLES[role].ports.map((p) =>
+                p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`,
+            );
+            expect(opened).toEqual(declared);
+            expect(nft).toMatch(/policy drop;/);
+            expect(nft).not.toContain(input.privateCidr);
+            for (const p of ROLES[role].ports) {
+                const line = nft.split("\n").find((l) => l.includes(`comment "${p.name}"`)) ?? "";
+                const ips = sourceRoles(p).map((r) => input.upstreams[r]);
+                expect(line).toContain(
+                    ips.length === 0
+                        ? `        tcp dport`
+                        : `ip saddr { ${ips.join(", ")} } tcp dport`,
+                );
+            }
+        },
+    );
+
+    it("accepts the sandbox host on none of the database ports (BaseX 1984, SQL)", () => {
+        const sandbox = exampleInput("xmldb").upstreams.sandbox as string;
+        for (const [role, engine, port] of [
+            ["xmldb", "mariadb", 1984],
+            ["app", "mariadb", 3306],
+            ["app", "postgresql", 5432],
+        ] as const) {
+            const rules = firewallRules({ ...exampleInput(role), sqlEngine: engine });
+            const line = rules.find((l) => l.includes(`dport ${port} `)) ?? "";
+            expect(line).toMatch(/ip saddr \{ [0-9.]+ \}/);
+            expect(line).not.toContain(sandbox);
         }
+        const settings = settingsEnv(exampleInput("app"));
+        expect(settings).toContain("SQL_CLIENTS='10.20.0.10'\n");
+    });
+
+    it("opens a role's port to nobody when the role that uses it is not deployed", () => {
+        const input = exampleInput("xmldb");
+        const rules = firewallRules({ ...input, upstreams: { web: "10.20.0.10" } });
+        expect(rules.join("\n")).not.toMatch(/1984/);
+        expect(rules.join("\n")).toMatch(/ip saddr \{ 10\.20\.0\.10 \} tcp dport 8080 accept/);
     });
 
     it("opens PostgreSQL's port instead of MariaDB's when the app server runs PostgreSQL", () => {
@@ -169,25 +204,47 @@ describe("renderUserData invariants", () => {
                 expect(f.content).toMatch(/sha256sum -c/);
                 continue;
             }
-            // Only fetch-verified downloads; its calls name a URL and a 64-hex digest.
+            // Only fetch-verified downloads; each call takes a URL and its digest from settings.env.
             expect(f.content).not.toMatch(/\b(curl|wget)\b[^\n]*https?:\/\/(?!127\.0\.0\.1)/);
             const calls = f.content
                 .replace(/\s*\\\n\s*/g, " ")
                 .split("\n")
                 .filter((l) => l.includes("fetch-verified "));
             for (const call of calls) {
-                expect(call).toMatch(/"https:\/\/[^"]+" "[0-9a-f]{64}"/);
+                expect(call).toMatch(/fetch-verified "\$([A-Z]+)_URL" "\$\1_SHA256"/);
             }
         }
     });
 
-    it("fetches each upstream download with its own SHA-256", () => {
+    it("gives each upstream download its own URL and SHA-256 in settings.env, quoted", () => {
         const input = exampleInput("xmldb", "upstream");
-        const all = ["xmldb", "iiif", "app"].map((r) =>
-            renderUserData({ ...input, role: r as RoleName }),
-        );
-        for (const d of Object.values(input.downloads)) {
-            expect(all.join("\n")).toContain(`"${d.url}" "${d.sha256}"`);
+        const env = settingsEnv(input);
+        for (const [name, d] of Object.entries(input.downloads)) {
+            const key = name.toUpperCase();
+            expect(env).toContain(`${key}_URL='${d.url}'\n`);
+            expect(env).toContain(`${key}_SHA256='${d.sha256}'\n`);
+        }
+        expect(file(parse(input), "/etc/ouvroir/settings.env")).toMatchObject({
+            permissions: "0644",
+            content: env,
+        });
+    });
+
+    it("no script holds a value from config: scripts read settings.env (the shell sink's one rule)", () => {
+        // Placeholders a script may hold: constants of the code, never config values.
+        const CODE_CONSTANTS = new Set(["dataMount", "dataLabel", "role"]);
+        const dir = path.join(CLOUD_INIT_DIR, "files");
+        const scripts = fs
+            .readdirSync(dir, { recursive: true, encoding: "utf8" })
+            .filter((f) => f.endsWith(".sh") || f.endsWith(".service"));
+        expect(scripts.length).toBeGreaterThan(20);
+        for (const f of scripts) {
+            const text = fs.readFileSync(path.join(dir, f), "utf8");
+            const names = [...text.matchAll(/\{\{([A-Za-z0-9_]+)\}\}/g)].map((m) => m[1]);
+            expect({ f, names: names.filter((n) => !CODE_CONSTANTS.has(n as string)) }).toEqual({
+                f,
+                names: [],
+            });
         }
     });
 
@@ -216,6 +273,7 @@ describe("renderUserData invariants", () => {
             "/etc/nginx/sites-available/lab.conf",
             "/etc/nginx/sites-available/pyapp.conf",
             "/etc/nginx/sites-available/omeka.conf",
+            "/etc/nginx/sites-available/edition.conf",
         ]);
         expect(file(doc, "/etc/nginx/sites-available/pyapp.conf").content).toContain(
             "proxy_pass http://10.20.0.13:8001;",
@@ -224,7 +282,7 @@ describe("renderUserData invariants", () => {
             "fastcgi_pass",
         );
         const main = file(doc, "/etc/nginx/sites-available/00-default.conf").content;
-        expect(main).toContain("proxy_pass http://10.20.0.11:8080/;");
+        expect(main).not.toMatch(/basex|8080/i);
         expect(main).toContain("proxy_pass http://10.20.0.12:8182/iiif/;");
         expect(file(doc, "/etc/nginx/snippets/ouvroir-proxy-headers.conf").content).toMatch(
             /X-Forwarded-Proto[\s\S]*X-Forwarded-Host[\s\S]*X-Forwarded-Port/,
@@ -232,6 +290,35 @@ describe("renderUserData invariants", () => {
         expect(roleManifest(input).packages).toEqual(
             expect.arrayContaining(["nginx", "certbot", "php-fpm"]),
         );
+    });
+
+    it("publishes BaseX only through a restxq site: its paths, never REST, DBA, WebDAV or /", () => {
+        const doc = parse(exampleInput("web"));
+        const edition = file(doc, "/etc/nginx/sites-available/edition.conf").content;
+        const locations = [...edition.matchAll(/location (\^~ )?(\S+) \{/g)].map((m) => m[2]);
+        expect(locations).toEqual(["/", "/edition/", "/static/edition/"]);
+        expect(edition).toMatch(/location \/ \{\s*return 404;\s*\}/);
+        expect(edition).toContain("proxy_pass http://10.20.0.11:8080/edition/;");
+        expect(edition).toContain("proxy_pass http://10.20.0.11:8080/static/edition/;");
+        expect(edition).not.toMatch(/8080\/(rest|dba|webdav|ws)?;/);
+        const every = files(doc)
+            .filter((f) => f.path.startsWith("/etc/nginx/"))
+            .map((f) => f.content)
+            .join("\n");
+        expect(
+            [...every.matchAll(/proxy_pass http:\/\/10\.20\.0\.11:8080(\S*);/g)].map((m) => m[1]),
+        ).toEqual(["/edition/", "/static/edition/"]);
+        for (const bad of ["/rest/", "/dba/", "/DBA/", "/webdav/", "/ws/", "/", "/a/../rest/"]) {
+            const input = exampleInput("web");
+            expect(() =>
+                renderUserData({
+                    ...input,
+                    sites: [
+                        { name: "x", domains: ["x.example.org"], kind: "restxq", paths: [bad] },
+                    ],
+                }),
+            ).toThrow(/cannot be published/);
+        }
     });
 
     it("leaves out PHP, certbot runs and absent upstreams when the stack has none", () => {

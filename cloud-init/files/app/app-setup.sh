@@ -2,8 +2,8 @@
 # App server: SQL data on the volume, the apps account, the demo apps (copied only if absent).
 set -euo pipefail
 data="{{dataMount}}"
-engine="{{sqlEngine}}"
-cidr="{{privateCidr}}"
+. /etc/ouvroir/settings.env
+engine="$SQL_ENGINE"
 
 if [[ "$engine" == "mariadb" ]]; then
     systemctl stop mariadb.service
@@ -12,7 +12,8 @@ if [[ "$engine" == "mariadb" ]]; then
         rsync -a /var/lib/mysql/ "$data/mysql/"
     fi
     cat >/etc/mysql/mariadb.conf.d/60-ouvroir.cnf <<CNF
-# ouvroir: data on the volume; reachable from the private subnet (host firewall limits it).
+# ouvroir: data on the volume. Only the roles in SQL_CLIENTS reach the port (security group
+# and host firewall); accounts for them name their hosts.
 [mysqld]
 datadir = $data/mysql
 bind-address = 0.0.0.0
@@ -28,12 +29,19 @@ else
         rsync -a "/var/lib/postgresql/$ver/main" "$data/postgresql/$ver/"
     fi
     cat >"/etc/postgresql/$ver/main/conf.d/60-ouvroir.conf" <<CONF
-# ouvroir: data on the volume; reachable from the private subnet (host firewall limits it).
+# ouvroir: data on the volume. Only the roles in SQL_CLIENTS reach the port (security group,
+# host firewall and pg_hba.conf).
 data_directory = '$data/postgresql/$ver/main'
 listen_addresses = '*'
 CONF
     hba="/etc/postgresql/$ver/main/pg_hba.conf"
-    grep -q "ouvroir" "$hba" || printf '# ouvroir\nhost all all %s scram-sha-256\n' "$cidr" >>"$hba"
+    # Our block is rewritten on every run: its hosts are exactly SQL_CLIENTS (none: local only).
+    sed -i '/^# ouvroir begin$/,/^# ouvroir end$/d; /^# ouvroir$/,+1d' "$hba"
+    {
+        echo "# ouvroir begin"
+        for ip in $SQL_CLIENTS; do echo "host all all $ip/32 scram-sha-256"; done
+        echo "# ouvroir end"
+    } >>"$hba"
     /usr/local/sbin/ouvroir-enable postgresql.service
     systemctl start postgresql.service
     runuser -u postgres -- psql -tAc "SELECT 1" >/dev/null

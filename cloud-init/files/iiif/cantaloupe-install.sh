@@ -1,11 +1,13 @@
 #!/bin/bash
-# Cantaloupe {{cantaloupeVersion}} from its upstream zip (SHA-256 checked), as a systemd service.
+# Cantaloupe from its upstream zip (SHA-256 checked), as a systemd service; version, URL and
+# checksum in settings.env.
 set -euo pipefail
-ver="{{cantaloupeVersion}}"
+. /etc/ouvroir/settings.env
+ver="$CANTALOUPE_VERSION"
 dest="/opt/cantaloupe-$ver"
 cache=/var/cache/ouvroir
 install -d "$cache"
-/usr/local/lib/ouvroir/fetch-verified "{{cantaloupeUrl}}" "{{cantaloupeSha256}}" "$cache/cantaloupe-$ver.zip"
+/usr/local/lib/ouvroir/fetch-verified "$CANTALOUPE_URL" "$CANTALOUPE_SHA256" "$cache/cantaloupe-$ver.zip"
 if [[ ! -d "$dest" ]]; then
     tmp="$(mktemp -d)"
     unzip -q "$cache/cantaloupe-$ver.zip" -d "$tmp"

@@ -2,7 +2,8 @@
 # Ask Let's Encrypt for a certificate per vhost (HTTP-01 through /var/www/acme). Until one is
 # issued the self-signed one stays; the timer tries again daily. Renewals: certbot's own timer.
 set -uo pipefail
-email="{{letsencryptEmail}}"
+. /etc/ouvroir/settings.env
+email="$LETSENCRYPT_EMAIL"
 [[ -n "$email" ]] || { echo "ouvroir-certbot: no letsencryptEmail, self-signed only"; exit 0; }
 status=0
 while read -r name domains; do

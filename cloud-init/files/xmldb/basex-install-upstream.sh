@@ -1,11 +1,13 @@
 #!/bin/bash
-# BaseX {{basexVersion}} from its upstream zip (SHA-256 checked), Saxon beside it.
+# BaseX from its upstream zip (SHA-256 checked), Saxon beside it; versions, URLs and checksums
+# in settings.env.
 set -euo pipefail
-ver="{{basexVersion}}"
+. /etc/ouvroir/settings.env
+ver="$BASEX_VERSION"
 dest="/opt/basex-$ver"
 cache=/var/cache/ouvroir
 install -d "$cache"
-/usr/local/lib/ouvroir/fetch-verified "{{basexUrl}}" "{{basexSha256}}" "$cache/basex-$ver.zip"
+/usr/local/lib/ouvroir/fetch-verified "$BASEX_URL" "$BASEX_SHA256" "$cache/basex-$ver.zip"
 if [[ ! -f "$dest/BaseX.jar" && ! -f "$dest/basex.jar" ]]; then
     tmp="$(mktemp -d)"
     unzip -q "$cache/basex-$ver.zip" -d "$tmp"
@@ -15,8 +17,8 @@ if [[ ! -f "$dest/BaseX.jar" && ! -f "$dest/basex.jar" ]]; then
 fi
 ln -sfn "$dest" /opt/basex
 install -d /opt/basex/lib/custom
-saxon="$cache/$(basename "{{saxonUrl}}")"
-/usr/local/lib/ouvroir/fetch-verified "{{saxonUrl}}" "{{saxonSha256}}" "$saxon"
+saxon="$cache/$(basename "$SAXON_URL")"
+/usr/local/lib/ouvroir/fetch-verified "$SAXON_URL" "$SAXON_SHA256" "$saxon"
 case "$saxon" in
     *.zip) unzip -qo -j "$saxon" '*.jar' -d /opt/basex/lib/custom ;;
     *.jar) install -m 0644 "$saxon" /opt/basex/lib/custom/ ;;
