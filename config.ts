@@ -161,6 +161,8 @@ export const SAFE = {
     email: /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/,
     url: /^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+,=@:-]*)*$/,
     version: /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/,
+    /** An OpenStack resource name the program looks up (external network). */
+    resourceName: /^[A-Za-z0-9][A-Za-z0-9._ -]{0,254}$/,
 };
 
 export class ConfigError extends RunError {
@@ -315,11 +317,20 @@ function strings(key: string, v: unknown, problems: Problems): string[] {
     return v as string[];
 }
 
+/** No Alliance project holds a 100 TB volume: a larger size is a typo (MB for GB). */
+const MAX_VOLUME_GB = 100_000;
+
 function positiveInt(key: string, v: unknown, problems: Problems, fallback: number): number {
     const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
     if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) {
         problems.push(
             `ouvroir:${key} is ${JSON.stringify(v)}: a size must be a positive whole number of GB.`,
+        );
+        return fallback;
+    }
+    if (n > MAX_VOLUME_GB) {
+        problems.push(
+            `ouvroir:${key} is ${n} GB, more than ${MAX_VOLUME_GB} GB (100 TB): check the number (sizes are in GB).`,
         );
         return fallback;
     }
@@ -409,6 +420,10 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
 
     // Network
     const externalNetwork = typeof v.externalNetwork === "string" ? v.externalNetwork : "";
+    if (externalNetwork !== "" && !SAFE.resourceName.test(externalNetwork))
+        problems.push(
+            `ouvroir:externalNetwork ${JSON.stringify(externalNetwork)} is not a network name (letters, digits, spaces, . _ -); see openstack network list --external.`,
+        );
     let existingNetwork: StackConfig["existingNetwork"];
     if (!isObject(v.existingNetwork)) {
         problems.push(`ouvroir:existingNetwork must be an object {networkId, subnetId} or {}.`);

@@ -151,7 +151,7 @@ export async function program(): Promise<Record<string, unknown>> {
                     { name: instanceName(cfg.stack, "web"), publicIp: ip },
                     privateHosts
                         .filter((h) => h.role !== "web")
-                        .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "" })),
+                        .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "", role: h.role })),
                 ),
             ),
         // Where this stack's off-site backups go (no secret in it): for runbooks and migration.

@@ -327,7 +327,10 @@ export function inventoryFromExport(
     const endpoints = (outputs["endpoints"] ?? {}) as Record<string, unknown>;
     const publicNames = [
         ...new Set(
-            Object.values(endpoints).map((u) => (typeof u === "string" ? hostOfUrl(u) : undefined)),
+            // Public URLs only: a tunnel's local end (http://localhost:…) is no DNS record.
+            Object.values(endpoints).map((u) =>
+                typeof u === "string" && u.startsWith("https://") ? hostOfUrl(u) : undefined,
+            ),
         ),
     ]
         .filter((h): h is string => h !== undefined)

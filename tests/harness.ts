@@ -167,10 +167,11 @@ export async function runProgram(
     stack: string,
     overrides: Record<string, unknown> = {},
     previousOutputs: Record<string, unknown> = {},
+    /** Where registrations are recorded: pass one to see them when the program throws. */
+    records: Registration[] = [],
 ): Promise<{ records: Registration[]; outputs: Record<string, unknown> }> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { readStackFile } = require("../config") as typeof import("../config");
-    const records: Registration[] = [];
     installMocks(stack, { previousOutputs }, records);
     // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
     const secrets = {

@@ -44,6 +44,14 @@ export const TEST_SITES: readonly Site[] = [
         upstreamPort: 8002,
     },
     { name: "omeka", domains: [`omeka.${PUBLIC_HOSTNAME}`], kind: "php" },
+    // A RESTXQ application of BaseX: only /edition/ is published (BaseX 9.7 here has no RESTXQ:
+    // the test-only gateway answers it with a marker; the cloud's BaseX runs the app).
+    {
+        name: "edition",
+        domains: [`edition.${PUBLIC_HOSTNAME}`],
+        kind: "restxq",
+        paths: ["/edition/"],
+    },
     {
         name: "labapp",
         domains: [`lab.${PUBLIC_HOSTNAME}`],

@@ -177,10 +177,17 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
                 `Host ${stack}-xmldb-1\\n    HostName 10\\.20\\.0\\.\\d+\\n    User debian\\n    ProxyJump ${stack}-web-1`,
             ),
         );
+        expect(outputs.sshConfig).toMatch(
+            new RegExp(
+                `Host ${stack}-xmldb-1-tunnel\\n    HostName 10\\.20\\.0\\.\\d+\\n    User debian\\n    ProxyJump ${stack}-web-1\\n    LocalForward 8984 127\\.0\\.0\\.1:8080\\n`,
+            ),
+        );
+        // BaseX is not public: its admin URL is the tunnel's local end.
         expect(outputs.endpoints).toMatchObject({
-            basex: expect.stringMatching(/^https:\/\/.*\/basex\/$/),
+            basexAdmin: "http://localhost:8984/",
             iiif: expect.stringMatching(/\/iiif\/3\/$/),
         });
+        expect(JSON.stringify(outputs.endpoints)).not.toMatch(/\/basex\//);
         expect((outputs.quota as { table: string }).table).toMatch(
             /\| vCPU +\| +\d+ \| +\d+ \| +25 \| +25 \|/,
         );

@@ -1,9 +1,9 @@
-// Hostile values in the config keys whose values reach a shell, cloud-init's YAML or the
-// operator's ~/.ssh/config (the admin user, the Let's Encrypt e-mail, the upstream downloads'
-// versions and URLs): each is refused at parse time with the key named, before any resource
-// exists (the program throws before its first registration: tests/stacks, "guards at program
-// level"). Does not cover the other key families yet (issue 15 lists them).
+// Hostile values in every config key family (names, domains, e-mails, URLs, versions, CIDRs, DNS,
+// keys, calendars, retention, paths, sizes, secrets): each is refused at parse time with the key
+// named, and the program registers no resource for any of them (under mocks). Does not prove
+// what the sinks do with a value that got past it: tests/unit/escape.test.ts does.
 import * as path from "path";
+import { Registration, runProgram } from "../harness";
 import {
     ConfigError,
     RawConfig,
@@ -263,4 +263,229 @@ describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => 
         });
         expect(replacementProblems(all, deployed)).toEqual([]);
     });
+});
+
+/**
+ * One or more hostile values per config key family, as stack-file overrides. Each is refused
+ * with its key named (parse), and the program registers nothing for any of them (mocks).
+ */
+const rawProd = prod();
+const sites0 = (rawProd.sites as Record<string, unknown>[])[0] as Record<string, unknown>;
+const roles0 = rawProd.roles as Record<string, Record<string, unknown>>;
+const backup0 = rawProd.backup as Record<string, unknown>;
+const key0 = (rawProd.sshPublicKeys as string[])[0] as string;
+const xmldb = (extra: Record<string, unknown>): RawConfig => ({
+    roles: { ...roles0, xmldb: { ...roles0.xmldb, ...extra } },
+});
+const restxq = (paths: unknown): RawConfig => ({
+    sites: [{ name: "ed", domains: ["ed.example.org"], kind: "restxq", paths }],
+});
+const FAMILY_CASES: readonly (readonly [string, RawConfig, RegExp])[] = [
+    ["names: site name", { sites: [{ ...sites0, name: "x; }" }] }, /^ouvroir:sites\[0\]\.name /],
+    [
+        "names: researcher",
+        { researchers: [{ name: "bob$(id)", sshPublicKeys: [key0] }] },
+        /^ouvroir:researchers\[0\]\.name /,
+    ],
+    ["names: rebuild", { rebuild: ["xmldb; rm"] }, /^ouvroir:rebuild entry /],
+    ["names: external network", { externalNetwork: 'Public"; rm' }, /^ouvroir:externalNetwork /],
+    ["names: flavor", xmldb({ flavor: "p4-7.5gb; rm" }), /^ouvroir:roles\.xmldb\.flavor /],
+    [
+        "names: volume type",
+        xmldb({ dataVolumeType: 'ssd"; rm' }),
+        /^ouvroir:roles\.xmldb\.dataVolumeType /,
+    ],
+    [
+        "names: adopted volume id",
+        xmldb({ existingDataVolumeId: "../x" }),
+        /^ouvroir:roles\.xmldb\.existingDataVolumeId /,
+    ],
+    ["names: SQL engine", { sqlEngine: "mysql; rm" }, /^ouvroir:sqlEngine /],
+    ["domains: public host name", { publicHostname: "a.org; }" }, /^ouvroir:publicHostname /],
+    [
+        "domains: public host name with a newline",
+        { publicHostname: "a.org\nserver_name evil" },
+        /^ouvroir:publicHostname /,
+    ],
+    [
+        "domains: site domain with }",
+        { sites: [{ ...sites0, domains: ["a.org}"] }] },
+        /^ouvroir:sites\[0\]\.domains entry /,
+    ],
+    [
+        "domains: site domain with $(…)",
+        { sites: [{ ...sites0, domains: ["$(id).org"] }] },
+        /^ouvroir:sites\[0\]\.domains entry /,
+    ],
+    ["CIDRs: private", { privateCidr: "10.0.0.0/24; rm" }, /^ouvroir:privateCidr /],
+    ["CIDRs: private prefix", { privateCidr: "10.0.0.0/33" }, /^ouvroir:privateCidr /],
+    [
+        "CIDRs: admin with a newline",
+        { adminCidrs: ["1.2.3.4/32\nProxyCommand x"] },
+        /^ouvroir:adminCidrs entry /,
+    ],
+    ["DNS: ;", { dnsServers: ["8.8.8.8; rm"] }, /^ouvroir:dnsServers entry /],
+    ["DNS: $(…)", { dnsServers: ["$(id)"] }, /^ouvroir:dnsServers entry /],
+    [
+        "keys: operator key with a newline",
+        { sshPublicKeys: ["ssh-ed25519 AAAA\nProxyCommand x"] },
+        /^ouvroir:sshPublicKeys entry /,
+    ],
+    [
+        "calendars: ;",
+        { backup: { ...backup0, onCalendar: "daily; rm -rf /" } },
+        /^ouvroir:backup\.onCalendar/,
+    ],
+    [
+        "calendars: newline",
+        { backup: { ...backup0, onCalendar: "daily\nExecStart=/bin/sh" } },
+        /^ouvroir:backup\.onCalendar/,
+    ],
+    [
+        "retention: negative",
+        { backup: { ...backup0, keepDaily: -1 } },
+        /^ouvroir:backup\.keepDaily /,
+    ],
+    [
+        "retention: not a number",
+        { backup: { ...backup0, keepWeekly: "7; rm" } },
+        /^ouvroir:backup\.keepWeekly /,
+    ],
+    [
+        "retention: none at all",
+        { backup: { ...backup0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 } },
+        /^ouvroir:backup: keepDaily, keepWeekly and keepMonthly/,
+    ],
+    [
+        "URLs: endpoint with a path",
+        { backup: { ...backup0, endpoint: "https://x.org/$(id)" } },
+        /^ouvroir:backup\.endpoint /,
+    ],
+    [
+        "URLs: plain-http endpoint",
+        { backup: { ...backup0, endpoint: "http://object-arbutus.alliancecan.ca" } },
+        /^ouvroir:backup\.endpoint/,
+    ],
+    ["names: bucket", { backup: { ...backup0, bucket: "b/../c" } }, /^ouvroir:backup\.bucket /],
+    [
+        "paths: RESTXQ /rest/",
+        restxq(["/rest/"]),
+        /^ouvroir:sites\[0\]\.paths\[0\] "\/rest\/" is BaseX/,
+    ],
+    [
+        "paths: RESTXQ /dba/",
+        restxq(["/dba/"]),
+        /^ouvroir:sites\[0\]\.paths\[0\] "\/dba\/" is BaseX/,
+    ],
+    ["paths: RESTXQ /", restxq(["/"]), /^ouvroir:sites\[0\]\.paths\[0\] /],
+    ["paths: RESTXQ ;", restxq(["/a;b/"]), /^ouvroir:sites\[0\]\.paths\[0\] /],
+    ["paths: RESTXQ ..", restxq(["/a/../rest/"]), /^ouvroir:sites\[0\]\.paths\[0\] /],
+    ["paths: RESTXQ none", restxq([]), /^ouvroir:sites\[0\]\.paths must list/],
+    [
+        "paths: a proxy site to BaseX",
+        {
+            sites: [
+                {
+                    name: "ed",
+                    domains: ["ed.example.org"],
+                    kind: "proxy",
+                    upstreamRole: "xmldb",
+                    upstreamPort: 8080,
+                },
+            ],
+        },
+        /^ouvroir:sites\[0\] proxies to the xmldb role/,
+    ],
+    [
+        "paths: a proxy site to SQL",
+        {
+            sites: [
+                {
+                    name: "ed",
+                    domains: ["ed.example.org"],
+                    kind: "proxy",
+                    upstreamRole: "app",
+                    upstreamPort: 3306,
+                },
+            ],
+        },
+        /^ouvroir:sites\[0\]\.upstreamPort 3306 /,
+    ],
+    [
+        "paths: share the allocation with ../",
+        { sharesAllocationWith: ["../../etc/passwd"] },
+        /^ouvroir:sharesAllocationWith entry /,
+    ],
+    ["sizes: text", xmldb({ dataVolumeGb: "80; rm" }), /^ouvroir:roles\.xmldb\.dataVolumeGb /],
+    ["sizes: negative", xmldb({ dataVolumeGb: -5 }), /^ouvroir:roles\.xmldb\.dataVolumeGb /],
+    ["sizes: absurd", xmldb({ dataVolumeGb: 1e9 }), /^ouvroir:roles\.xmldb\.dataVolumeGb /],
+    ["sizes: boot volume 0", { bootVolumeGb: 0 }, /^ouvroir:bootVolumeGb /],
+    [
+        "sizes: researcher memory",
+        { researchers: [{ name: "bob", sshPublicKeys: [key0], memoryMiB: -1 }] },
+        /^ouvroir:researchers\[0\]\.memoryMiB /,
+    ],
+    [
+        "sizes: researcher CPU",
+        { researchers: [{ name: "bob", sshPublicKeys: [key0], cpuPercent: "100; rm" }] },
+        /^ouvroir:researchers\[0\]\.cpuPercent /,
+    ],
+    ["sizes: allocation", { allocation: { vcpus: -1 } }, /^ouvroir:allocation\.vcpus /],
+];
+
+describe("every config key family", () => {
+    it.each(FAMILY_CASES)("%s: refused, naming the key", (_label, override, key) => {
+        const problems = problemsOf({ ...prod(), ...override });
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(key);
+    });
+});
+
+/** Every hostile override of this file: the earlier families' values and the table above. */
+const ALL_OVERRIDES: readonly (readonly [string, RawConfig])[] = [
+    ...HOSTILE.map((h) => [`adminUser ${JSON.stringify(h)}`, { adminUser: h }] as const),
+    ...HOSTILE.map(
+        (h) =>
+            [
+                `letsencryptEmail ${JSON.stringify(h)}`,
+                { letsencryptEmail: `ops${h}@example.org` },
+            ] as const,
+    ),
+    ...HOSTILE.map(
+        (h) =>
+            [
+                `downloads.basex.url ${JSON.stringify(h)}`,
+                { downloads: { basex: { url: `https://mirror.example.org/basex/${h}.zip` } } },
+            ] as const,
+    ),
+    ...HOSTILE.map(
+        (h) =>
+            [
+                `downloads.basex.version ${JSON.stringify(h)}`,
+                { downloads: { basex: { version: `12.0${h}` } } },
+            ] as const,
+    ),
+    ...FAMILY_CASES.map(([label, override]) => [label, override] as const),
+];
+
+describe("the program registers nothing for a refused config", () => {
+    it(`none of the ${ALL_OVERRIDES.length} hostile configs gets past the preview`, async () => {
+        expect(ALL_OVERRIDES.length).toBeGreaterThanOrEqual(60);
+        // The check can fail: the shipped config registers resources into the same kind of list.
+        const control: Registration[] = [];
+        await runProgram("prod", {}, {}, control);
+        expect(control.length).toBeGreaterThan(50);
+        const outcomes: string[] = [];
+        for (const [label, override] of ALL_OVERRIDES) {
+            const records: Registration[] = [];
+            const err = await runProgram("prod", override, {}, records).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            outcomes.push(`${label}: ${err?.name ?? "accepted"}, ${records.length} registered`);
+        }
+        expect(outcomes).toEqual(
+            ALL_OVERRIDES.map(([label]) => `${label}: ConfigError, 0 registered`),
+        );
+    }, 300_000);
 });

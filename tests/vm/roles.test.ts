@@ -215,6 +215,45 @@ async function check(roles: RoleName[], fn: () => Promise<void>): Promise<void> 
     }
 }
 
+/** The host's ssh options for the harness key (the tunnel through the web server). */
+const SSH_OPTS = [
+    "-i",
+    path.join(defaultKeyDir(), "id_ed25519"),
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+];
+
+/**
+ * Whether a TCP connection from `src` reaches `dst:port`, tried on the `via` guest. When `src` is
+ * not the guest's own address it is added for the try (a /32 on the private interface) and
+ * removed after: a client at another role's address, while that role's VM is not running.
+ */
+async function connectsFrom(
+    via: RoleName,
+    src: string,
+    dst: string,
+    port: number,
+): Promise<boolean> {
+    const vm = vmOf(via);
+    const own = src === PRIVATE_IPS[via];
+    const script = [
+        "set -u",
+        `dev="$(ip -o route get ${dst} | grep -o 'dev [^ ]*' | cut -d' ' -f2)"`,
+        own ? "" : `sudo ip addr add ${src}/32 dev "$dev"`,
+        `python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(5); s.bind(("${src}",0)); s.connect(("${dst}",${port})); print("connected")' 2>/dev/null; rc=$?`,
+        own ? "" : `sudo ip addr del ${src}/32 dev "$dev"`,
+        "exit $rc",
+    ].join("\n");
+    const r = await vm.ssh(script, 60_000);
+    return r.code === 0 && r.stdout.includes("connected");
+}
+
 async function sh(vm: Vm, command: string, user?: string): Promise<string> {
     const r = await vm.ssh(command, 300_000, user);
     if (r.code !== 0) {
@@ -416,19 +455,85 @@ describeRole("xmldb")("XML database", () => {
         });
     });
 
-    it("answers an XQuery at /basex/rest through the web server", async () => {
+    it("publishes only a restxq site's paths: public REST and DBA answer 404, admin goes through the bastion", async () => {
         const vm = vmOf("xmldb");
         vmOf("web");
         await check(["web", "xmldb"], async () => {
             const password = (await sh(vm, "sudo cat /srv/data/basex/admin-password")).trim();
             const query = encodeURIComponent("string-join((1 to 3) ! string(. * 7), ',')");
-            const r = await request(`https://${PUBLIC_HOSTNAME}/basex/rest?query=${query}`, [
-                "-u",
-                `admin:${password}`,
+            const auth = ["-u", `admin:${password}`];
+            const EDITION = `edition.${PUBLIC_HOSTNAME}`;
+            // Nothing of BaseX on the main host; on the restxq site, only its paths reach 8080.
+            const refused = [
+                `https://${PUBLIC_HOSTNAME}/basex/rest?query=${query}`,
+                `https://${PUBLIC_HOSTNAME}/basex/dba/`,
+                `https://${PUBLIC_HOSTNAME}/rest?query=${query}`,
+                `https://${EDITION}/rest?query=${query}`,
+                `https://${EDITION}/dba/`,
+                `https://${EDITION}/webdav/`,
+                `https://${EDITION}/edition/../rest?query=${query}`,
+                `https://${EDITION}/edition/%2e%2e/rest?query=${query}`,
+            ];
+            for (const url of refused) {
+                const r = await request(url, auth);
+                expect(
+                    `${url} ${r.status} ${r.body.toString().includes("basex-rest-gateway")}`,
+                ).toBe(`${url} 404 false`);
+            }
+            // The published path reaches BaseX's HTTP port (here the test gateway's marker: BaseX
+            // 9.7 has no RESTXQ; the cloud's BaseX answers with the application).
+            const app = await request(`https://${EDITION}/edition/hello`);
+            expect(`${app.status} ${app.body.toString().trim()}`).toBe(
+                "404 basex-rest-gateway: no RESTXQ in BaseX 9.7",
+            );
+            // The operator's way in: an SSH tunnel through the bastion (sshConfig's -tunnel host).
+            const port = 18984;
+            const tunnel = execFile("ssh", [
+                ...SSH_OPTS,
+                "-N",
+                "-L",
+                `127.0.0.1:${port}:${PRIVATE_IPS.xmldb}:8080`,
+                `debian@${WEB}`,
             ]);
-            expect(`${r.status} ${r.body.toString().trim()}`).toBe("200 7,14,21");
-            const anonymous = await request(`https://${PUBLIC_HOSTNAME}/basex/rest?query=1`);
-            expect(anonymous.status).toBe(401);
+            try {
+                let body = "";
+                for (let i = 0; i < 20 && body !== "7,14,21"; i++) {
+                    await new Promise((res) => setTimeout(res, 1000));
+                    const r = await execFileP(
+                        "curl",
+                        [
+                            "-s",
+                            "--max-time",
+                            "30",
+                            "-u",
+                            `admin:${password}`,
+                            `http://127.0.0.1:${port}/rest?query=${query}`,
+                        ],
+                        { encoding: "utf8" },
+                    ).catch(() => ({ stdout: "" }));
+                    body = r.stdout.trim();
+                }
+                expect(body).toBe("7,14,21");
+            } finally {
+                tunnel.kill();
+            }
+        });
+    });
+
+    it("accepts BaseX's client port from the app server's address only, never the sandbox's", async () => {
+        const vm = vmOf("xmldb");
+        vmOf("web");
+        await check(["web", "xmldb"], async () => {
+            expect(await connectsFrom("web", PRIVATE_IPS.web, PRIVATE_IPS.xmldb, 1984)).toBe(false);
+            expect(await connectsFrom("web", PRIVATE_IPS.sandbox, PRIVATE_IPS.xmldb, 1984)).toBe(
+                false,
+            );
+            if (!vms.app?.running) {
+                expect(await connectsFrom("web", PRIVATE_IPS.app, PRIVATE_IPS.xmldb, 1984)).toBe(
+                    true,
+                );
+            }
+            expect(await sh(vm, "sudo ss -Htln 'sport = :1984' | wc -l")).not.toBe("0\n");
         });
     });
 
@@ -515,6 +620,27 @@ describeRole("app")("app server", () => {
         await check(["app"], async () => {
             const out = await sh(vm, `sudo mariadb -N -B -e "SELECT 6 * 7, @@datadir"`);
             expect(out.trim()).toMatch(/^42\s+\/srv\/data\/mysql\/?$/);
+        });
+    });
+
+    it("accepts SQL from the web server's address only: the sandbox host cannot connect", async () => {
+        vmOf("app");
+        vmOf("web");
+        await check(["web", "app"], async () => {
+            const sql = 3306;
+            expect(await connectsFrom("web", PRIVATE_IPS.web, PRIVATE_IPS.app, sql)).toBe(true);
+            const sandbox = vms.sandbox;
+            if (sandbox?.running) {
+                // The sandbox host is booting beside this check: try from it, as a researcher would.
+                await sandbox.ssh("true", 900_000);
+                expect(
+                    await connectsFrom("sandbox", PRIVATE_IPS.sandbox, PRIVATE_IPS.app, sql),
+                ).toBe(false);
+            } else {
+                expect(await connectsFrom("web", PRIVATE_IPS.sandbox, PRIVATE_IPS.app, sql)).toBe(
+                    false,
+                );
+            }
         });
     });
 
