@@ -1149,10 +1149,15 @@ export interface DeployedSettings {
     readonly privateCidr?: string;
     readonly externalNetwork?: string;
     readonly dataVolumeTypes?: Readonly<Partial<Record<string, string>>>;
+    /** Roles whose VM was created with a host key the program pinned (components/hostKey.ts). */
+    readonly pinnedHostKeys?: readonly string[];
 }
 
 /** The settings of `cfg` as the stack's `deployedSettings` output records them. */
-export function deployedSettingsOf(cfg: StackConfig): DeployedSettings {
+export function deployedSettingsOf(
+    cfg: StackConfig,
+    pinnedHostKeys: readonly RoleName[] = [],
+): DeployedSettings {
     return {
         privateCidr: cfg.privateCidr,
         externalNetwork: cfg.externalNetwork ?? "",
@@ -1162,7 +1167,24 @@ export function deployedSettingsOf(cfg: StackConfig): DeployedSettings {
                 cfg.roles[r]?.dataVolumeType ?? "",
             ]),
         ),
+        pinnedHostKeys: [...pinnedHostKeys],
     };
+}
+
+/**
+ * Pure: the roles whose day-2 SSH pins the host key. A VM created from now on gets a pinned key
+ * in its user data; a VM deployed before pinning existed keeps its own keys (its user data is
+ * never re-applied) until it is rebuilt on purpose. Without day-2 nothing connects: none.
+ */
+export function hostKeyRoles(
+    cfg: StackConfig,
+    before: { readonly deployedRoles: readonly string[]; readonly pinned: readonly string[] },
+): { pinned: RoleName[]; legacy: RoleName[] } {
+    const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
+    if (!cfg.day2) return { pinned: [], legacy: [] };
+    const isLegacy = (r: RoleName): boolean =>
+        before.deployedRoles.includes(r) && !before.pinned.includes(r) && !cfg.rebuild.includes(r);
+    return { pinned: deployed.filter((r) => !isLegacy(r)), legacy: deployed.filter(isLegacy) };
 }
 
 /**

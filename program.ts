@@ -4,15 +4,18 @@
  * inline program. No raw openstack.* calls here; the mechanics live in components/.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import {
     ConfigError,
     deployedSettingsOf,
+    hostKeyRoles,
     loadStackConfig,
     replacementProblems,
     shrinkProblems,
 } from "./config";
 import { RoleDay2 } from "./components/day2";
-import { deployedDataVolumeSizes, deployedSettings } from "./components/deployed";
+import { deployedDataVolumeSizes, deployedRoles, deployedSettings } from "./components/deployed";
+import { HostKey, hostKeyFromSeed } from "./components/hostKey";
 import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
 import { endpoints, sshConfig } from "./components/outputs";
@@ -24,11 +27,21 @@ import { RoleUserData, RoleVm } from "./components/roleVm";
 export async function program(): Promise<Record<string, unknown>> {
     // Everything is validated before the first resource is registered: nothing is half-created.
     const { config: cfg, quota, secrets } = loadStackConfig();
+    const before = await deployedSettings();
     const shrink = [
         ...shrinkProblems(cfg, await deployedDataVolumeSizes()),
-        ...replacementProblems(cfg, await deployedSettings()),
+        ...replacementProblems(cfg, before),
     ];
     if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
+    const hostKeys = hostKeyRoles(cfg, {
+        deployedRoles: await deployedRoles(),
+        pinned: before.pinnedHostKeys ?? [],
+    });
+    for (const role of hostKeys.legacy) {
+        void pulumi.log.warn(
+            `${instanceName(cfg.stack, role)} was deployed before host keys were pinned: its day-2 SSH does not verify the host. Rebuild it on purpose (back up, then list ${role} in ouvroir:rebuild for one up) to pin its key (docs/security.md).`,
+        );
+    }
     if (cfg.protectData && !cfg.backup) {
         void pulumi.log.warn(
             "ouvroir:backup is not set: this protected stack has no off-site backup (docs/backup.md).",
@@ -96,14 +109,31 @@ export async function program(): Promise<Record<string, unknown>> {
         });
     };
 
+    // Each VM's SSH host key, pinned by day-2 (components/hostKey.ts): from a secret seed.
+    const hostKey: Partial<Record<RoleName, pulumi.Output<HostKey>>> = {};
+    for (const role of hostKeys.pinned) {
+        const seed = new random.RandomPassword(`${role}-hostKeySeed`, {
+            length: 48,
+            special: false,
+        });
+        hostKey[role] = pulumi.secret(
+            seed.result.apply((s) => hostKeyFromSeed(s, `${role}@ouvroir`)),
+        );
+    }
     const vms: Partial<Record<RoleName, RoleVm>> = {};
     for (const role of deployed) {
         vms[role] = vm(
             role,
-            addresses.all(role).apply((upstreams) => ({ ...common(role), upstreams })),
+            pulumi.all([addresses.all(role), hostKey[role]]).apply(([upstreams, key]) => ({
+                ...common(role),
+                upstreams,
+                ...(key ? { sshHostKey: key } : {}),
+            })),
         );
         addresses.set(role, (vms[role] as RoleVm).privateIp);
     }
+    const pinnedKey = (role: RoleName): pulumi.Output<string> | undefined =>
+        hostKey[role]?.apply((k) => k.publicKey);
     const web = vms.web as RoleVm;
 
     const publicIp = web.publicIp ?? pulumi.output("");
@@ -117,6 +147,8 @@ export async function program(): Promise<Record<string, unknown>> {
                 instanceId: v.instanceId,
                 host: role === "web" ? publicIp : v.privateIp,
                 bastion: role === "web" ? undefined : publicIp,
+                hostKey: pinnedKey(role),
+                bastionHostKey: role === "web" ? undefined : pinnedKey("web"),
                 user: cfg.adminUser,
                 // Without the secret key, the command provider uses the operator's SSH agent.
                 privateKey: secrets?.sshPrivateKey,
@@ -158,7 +190,20 @@ export async function program(): Promise<Record<string, unknown>> {
         backups: cfg.backup ? { endpoint: cfg.backup.endpoint, bucket: cfg.backup.bucket } : null,
         quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
         // What the next preview compares with before it lets a change replace VMs or volumes.
-        deployedSettings: deployedSettingsOf(cfg),
+        deployedSettings: deployedSettingsOf(cfg, hostKeys.pinned),
+        // Lines for ~/.ssh/known_hosts: the pinned keys by address (public ones are not secret).
+        knownHosts: pulumi
+            .all(
+                hostKeys.pinned.map((role) =>
+                    pulumi
+                        .all([
+                            role === "web" ? publicIp : (vms[role] as RoleVm).privateIp,
+                            pulumi.unsecret(pinnedKey(role) as pulumi.Output<string>),
+                        ])
+                        .apply(([ip, key]) => `${ip} ${key}`),
+                ),
+            )
+            .apply((lines) => lines.join("\n") + (lines.length > 0 ? "\n" : "")),
         dataVolumeSizes: Object.fromEntries(
             deployed
                 .filter((r) => vms[r]?.dataVolumeGb !== undefined)

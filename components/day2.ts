@@ -179,6 +179,10 @@ export interface RoleDay2Args {
     readonly host: pulumi.Input<string>;
     /** The bastion's public IP; absent for the web server itself. */
     readonly bastion?: pulumi.Input<string>;
+    /** The VM's pinned host key (`ssh-ed25519 …`); absent: not verified (a VM that predates pinning). */
+    readonly hostKey?: pulumi.Input<string>;
+    /** The bastion's pinned host key. */
+    readonly bastionHostKey?: pulumi.Input<string>;
     readonly user: string;
     /** Operator's private key (secret); absent: the operator's SSH agent (SSH_AUTH_SOCK). */
     readonly privateKey?: pulumi.Input<string>;
@@ -214,10 +218,21 @@ export class RoleDay2 extends pulumi.ComponentResource {
         const connection = {
             host: args.host,
             ...auth,
+            ...(args.hostKey !== undefined ? { hostKey: args.hostKey } : {}),
             dialErrorLimit: 60,
             perDialTimeout: 10,
             ...(args.bastion !== undefined
-                ? { proxy: { host: args.bastion, ...auth, dialErrorLimit: 60, perDialTimeout: 10 } }
+                ? {
+                      proxy: {
+                          host: args.bastion,
+                          ...auth,
+                          ...(args.bastionHostKey !== undefined
+                              ? { hostKey: args.bastionHostKey }
+                              : {}),
+                          dialErrorLimit: 60,
+                          perDialTimeout: 10,
+                      },
+                  }
                 : {}),
         };
         const secrets: Record<string, pulumi.Output<string>> = {};

@@ -34,3 +34,9 @@ export async function deployedDataVolumeSizes(): Promise<Record<string, number>>
         ),
     );
 }
+
+/** The roles of this stack's last deployment (its `privateIps` output), empty before the first. */
+export async function deployedRoles(): Promise<string[]> {
+    const value = (await lastOutputs())["privateIps"];
+    return typeof value === "object" && value !== null ? Object.keys(value) : [];
+}

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { envFile, nginxToken } from "./escape";
+import type { HostKey } from "./hostKey";
 import { ROLES, RoleName, rolePorts, sourceRoles } from "./roles";
 
 export type SiteKind = "static" | "proxy" | "php" | "restxq";
@@ -53,6 +54,11 @@ export interface UserDataInput {
     /** The image's default login user (`debian`). */
     readonly adminUser: string;
     readonly sshAuthorizedKeys: readonly string[];
+    /**
+     * The host key the program pinned for this VM (hostKey.ts); absent: cloud-init generates
+     * the keys (a stack without day-2). A secret: its private half makes the user data secret.
+     */
+    readonly sshHostKey?: HostKey;
     /** First 20 characters of the data volume's Cinder id (the guest sees virtio-<serial>); absent: no data volume. */
     readonly dataVolumeSerial?: string;
     /** The stack's private subnet CIDR (host firewall: "from the private subnet"). */
@@ -473,6 +479,17 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
             { path: SETTINGS_ENV_PATH, permissions: "0644", content: settingsEnv(input) },
         ],
     });
+    if (input.sshHostKey) {
+        // Only the pinned key: sshd offers no other host key a client could be given instead.
+        doc = mergeCloudConfig(doc, {
+            ssh_deletekeys: true,
+            ssh_genkeytypes: [],
+            ssh_keys: {
+                ed25519_private: input.sshHostKey.privateKey,
+                ed25519_public: input.sshHostKey.publicKey,
+            },
+        });
+    }
     if (input.role === "web") {
         doc = mergeCloudConfig(doc, { write_files: webFiles(input, dir) });
     }

@@ -12,7 +12,13 @@ import {
     UserDataInput,
     buildCloudConfig,
 } from "../../components/userData";
+import { HostKey, hostKeyFromSeed } from "../../components/hostKey";
 import { HOST_PRIVATE_IP, PRIVATE_CIDR, PRIVATE_IPS } from "./qemu";
+
+/** The host key the harness pins for a role's guest (as the program does, from a seed). */
+export function harnessHostKey(role: RoleName): HostKey {
+    return hostKeyFromSeed(`vmtest-${role}`, `${role}@vmtest`);
+}
 
 /** Unreachable here, and unused with `packageSource: "debian"`; a valid shape all the same. */
 const fakeDownload = (name: string): Download => ({
@@ -80,6 +86,7 @@ export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
         hostname: `vmtest-${role}-1`,
         adminUser: "debian",
         sshAuthorizedKeys: [o.sshPublicKey],
+        sshHostKey: harnessHostKey(role),
         dataVolumeSerial: o.dataVolumeSerial,
         privateCidr: PRIVATE_CIDR,
         publicHostname: o.publicHostname ?? PUBLIC_HOSTNAME,

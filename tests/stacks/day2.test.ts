@@ -1,6 +1,7 @@
 // Day-2 at program level under mocks: a change of the site list reaches the web server through
-// its day-2 push only, never by replacing an instance. Does not prove the push works over SSH
+// its day-2 push only, never by replacing an instance; each connection pins the VM's host key. Does not prove the push works over SSH
 // (tests/vm) nor the engine's diff (tests/integration).
+import { hostKeyFromSeed } from "../../components/hostKey";
 import { PET_IGNORED_PROPERTIES } from "../../components/roleVm";
 import { readStackFile } from "../../config";
 import { Registration, resolved, runProgram } from "../harness";
@@ -52,4 +53,69 @@ describe("changing the site list", () => {
         ]);
         expect(without.length).toBe(all.length - removed.length);
     }, 60_000);
+});
+
+describe("host keys pinned for day-2", () => {
+    const key = (role: string): string =>
+        hostKeyFromSeed(`mock-secret-${role}-hostKeySeed`).publicKey;
+
+    it("pins each VM's own key on its day-2 connection, and the bastion's on the proxy", async () => {
+        const { records, outputs } = await runProgram("prod");
+        const commands = records.filter((r) => r.type === "command:remote:Command");
+        expect(commands.length).toBe(10);
+        for (const c of commands) {
+            const role = c.name.split("-")[0] as string;
+            const connection = (await resolved(c)).connection as {
+                hostKey?: string;
+                proxy?: { hostKey?: string };
+            };
+            expect(connection.hostKey).toBe(key(role));
+            expect(connection.proxy?.hostKey).toBe(role === "web" ? undefined : key("web"));
+        }
+        // The VM's user data carries exactly that key pair, and only it.
+        const vm = records.find((r) => r.name === "xmldb-vm") as Registration;
+        const userData = String((await resolved(vm)).userData);
+        expect(userData).toContain(`ed25519_public: ${key("xmldb")}`);
+        expect(userData).toMatch(/ssh_deletekeys: true\nssh_genkeytypes: \[\]/);
+        expect(outputs.knownHosts).toEqual(expect.stringContaining(`203.0.113.10 ${key("web")}\n`));
+        expect((outputs.deployedSettings as { pinnedHostKeys: string[] }).pinnedHostKeys).toEqual([
+            "web",
+            "xmldb",
+            "iiif",
+            "app",
+            "sandbox",
+        ]);
+    }, 60_000);
+
+    it("a VM deployed before pinning keeps its keys and its day-2 does not verify, until rebuilt", async () => {
+        const before = { privateIps: { web: "10.30.0.10", xmldb: "10.30.0.11" } };
+        const legacy = await runProgram("prod", {}, before);
+        const connectionOf = async (name: string) =>
+            (await resolved(legacy.records.find((r) => r.name === name) as Registration))
+                .connection as { hostKey?: string; proxy?: { hostKey?: string } };
+        expect((await connectionOf("xmldb-day2-apply")).hostKey).toBeUndefined();
+        expect((await connectionOf("xmldb-day2-apply")).proxy?.hostKey).toBeUndefined();
+        expect((await connectionOf("iiif-day2-apply")).hostKey).toBe(key("iiif"));
+        expect(legacy.records.map((r) => r.name)).not.toContain("xmldb-hostKeySeed");
+        expect(
+            (legacy.outputs.deployedSettings as { pinnedHostKeys: string[] }).pinnedHostKeys,
+        ).toEqual(["iiif", "app", "sandbox"]);
+        // Rebuilding the web server on purpose pins its key (its user data is applied anew).
+        const rebuilt = await runProgram("prod", { rebuild: ["web"] }, before);
+        expect(
+            (rebuilt.outputs.deployedSettings as { pinnedHostKeys: string[] }).pinnedHostKeys,
+        ).toEqual(["web", "iiif", "app", "sandbox"]);
+        // Once recorded as pinned, a role stays pinned without ouvroir:rebuild.
+        const after = await runProgram(
+            "prod",
+            {},
+            {
+                ...before,
+                deployedSettings: { pinnedHostKeys: ["web"] },
+            },
+        );
+        expect(
+            (after.outputs.deployedSettings as { pinnedHostKeys: string[] }).pinnedHostKeys,
+        ).toEqual(["web", "iiif", "app", "sandbox"]);
+    }, 120_000);
 });

@@ -221,6 +221,7 @@ describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => 
                 app: "volumes-ssd",
                 sandbox: "volumes-ec",
             },
+            pinnedHostKeys: [],
         });
         expect(replacementProblems(cfg, deployed)).toEqual([]);
         expect(replacementProblems(cfg, {})).toEqual([]);

@@ -12,7 +12,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { RoleName, ROLE_NAMES } from "../../components/roles";
-import { PUBLIC_HOSTNAME, researcherFor, TEST_SITES } from "../../scripts/vm/inputs";
+import {
+    PUBLIC_HOSTNAME,
+    harnessHostKey,
+    researcherFor,
+    TEST_SITES,
+} from "../../scripts/vm/inputs";
 import {
     BaseImage,
     ensureBaseImage,
@@ -317,6 +322,19 @@ async function expectCloudInitClean(vm: Vm): Promise<void> {
     expect(r.code).toBe(0);
 }
 
+/** sshd serves the host key the program pinned, and no other: what day-2's connection checks. */
+async function expectPinnedHostKey(vm: Vm, role: RoleName): Promise<void> {
+    const { stdout } = await execFileP("ssh-keyscan", ["-T", "20", vm.spec.privateIp], {
+        encoding: "utf8",
+    });
+    const served = stdout
+        .split("\n")
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .map((l) => l.split(" ").slice(1).join(" "))
+        .sort();
+    expect(served).toEqual([harnessHostKey(role).publicKey]);
+}
+
 /** `OUVROIR_VM_ROLES=iiif,app` runs only those roles' checks (the web server boots with them). */
 const SELECTED = (process.env.OUVROIR_VM_ROLES ?? ROLE_NAMES.join(","))
     .split(",")
@@ -399,6 +417,7 @@ describeRole("web")("web server", () => {
         const vm = vmOf("web");
         await check(["web"], async () => {
             await expectCloudInitClean(vm);
+            await expectPinnedHostKey(vm, vm.spec.name as RoleName);
             await expectDataOnVolume(vm, "/srv/data/www");
         });
     });
@@ -451,6 +470,7 @@ describeRole("xmldb")("XML database", () => {
         const vm = vmOf("xmldb");
         await check(["xmldb"], async () => {
             await expectCloudInitClean(vm);
+            await expectPinnedHostKey(vm, vm.spec.name as RoleName);
             await expectDataOnVolume(vm, "/srv/data/basex/data");
         });
     });
@@ -565,6 +585,7 @@ describeRole("iiif")("IIIF server", () => {
         const vm = vmOf("iiif");
         await check(["iiif"], async () => {
             await expectCloudInitClean(vm);
+            await expectPinnedHostKey(vm, vm.spec.name as RoleName);
             await expectDataOnVolume(vm, "/srv/data/iiif/images");
         });
     });
@@ -611,6 +632,7 @@ describeRole("app")("app server", () => {
         const vm = vmOf("app");
         await check(["app"], async () => {
             await expectCloudInitClean(vm);
+            await expectPinnedHostKey(vm, vm.spec.name as RoleName);
             await expectDataOnVolume(vm, "/srv/data/mysql");
         });
     });
@@ -683,6 +705,7 @@ describeRole("sandbox")("sandbox host", () => {
         const vm = vmOf("sandbox");
         await check(["sandbox"], async () => {
             await expectCloudInitClean(vm);
+            await expectPinnedHostKey(vm, vm.spec.name as RoleName);
             await expectDataOnVolume(vm, "/srv/data/home/alice");
         });
     });
