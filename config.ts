@@ -1123,14 +1123,27 @@ export function formatQuotaTable(
 export function shrinkProblems(
     cfg: StackConfig,
     deployed: Readonly<Partial<Record<string, number>>>,
+    /** The volumes' sizes in the cloud now (deployed.ts cloudDataVolumeSizes); may be larger. */
+    cloud: Readonly<Partial<Record<string, number>>> = {},
 ): string[] {
     const problems: string[] = [];
     for (const role of ROLE_NAMES) {
         const rc = cfg.roles[role];
-        const before = deployed[role];
+        const recorded = deployed[role];
+        const real = cloud[role];
+        const before =
+            recorded === undefined
+                ? real
+                : real === undefined
+                  ? recorded
+                  : Math.max(recorded, real);
+        const grown =
+            real !== undefined && (recorded === undefined || real > recorded)
+                ? ` in the cloud (the last up recorded ${recorded ?? "no size"}: it was grown outside this program, or by an up that failed)`
+                : "";
         if (rc && before !== undefined && rc.dataVolumeGb < before) {
             problems.push(
-                `ouvroir:roles.${role}.dataVolumeGb is ${rc.dataVolumeGb} but the deployed ${role} data volume has ${before} GB: ` +
+                `ouvroir:roles.${role}.dataVolumeGb is ${rc.dataVolumeGb} but the deployed ${role} data volume has ${before} GB${grown}: ` +
                     `Cinder cannot shrink a volume and replacing it would destroy the data. Set it back to ${before} or more; to move to a smaller volume, back up, create a new one and restore.`,
             );
         }

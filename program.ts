@@ -14,7 +14,12 @@ import {
     shrinkProblems,
 } from "./config";
 import { RoleDay2 } from "./components/day2";
-import { deployedDataVolumeSizes, deployedRoles, deployedSettings } from "./components/deployed";
+import {
+    cloudDataVolumeSizes,
+    deployedDataVolumeSizes,
+    deployedRoles,
+    deployedSettings,
+} from "./components/deployed";
 import { HostKey, hostKeyFromSeed } from "./components/hostKey";
 import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
@@ -29,7 +34,7 @@ export async function program(): Promise<Record<string, unknown>> {
     const { config: cfg, quota, secrets } = loadStackConfig();
     const before = await deployedSettings();
     const shrink = [
-        ...shrinkProblems(cfg, await deployedDataVolumeSizes()),
+        ...shrinkProblems(cfg, await deployedDataVolumeSizes(), await cloudDataVolumeSizes()),
         ...replacementProblems(cfg, before),
     ];
     if (shrink.length > 0) throw new ConfigError(cfg.stack, shrink);
@@ -208,6 +213,14 @@ export async function program(): Promise<Record<string, unknown>> {
             deployed
                 .filter((r) => vms[r]?.dataVolumeGb !== undefined)
                 .map((r) => [r, vms[r]?.dataVolumeGb]),
+        ),
+        // Names too: the shrink guard finds each volume in the cloud by name (deployed.ts).
+        dataVolumeNames: pulumi.all(
+            Object.fromEntries(
+                deployed
+                    .filter((r) => vms[r]?.dataVolumeName)
+                    .map((r) => [r, vms[r]?.dataVolumeName as pulumi.Output<string>]),
+            ),
         ),
         dataVolumeIds: pulumi.all(
             Object.fromEntries(

@@ -1,3 +1,4 @@
+import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeployedSettings } from "../config";
 
@@ -39,4 +40,31 @@ export async function deployedDataVolumeSizes(): Promise<Record<string, number>>
 export async function deployedRoles(): Promise<string[]> {
     const value = (await lastOutputs())["privateIps"];
     return typeof value === "object" && value !== null ? Object.keys(value) : [];
+}
+
+/**
+ * The data volumes' sizes as the cloud has them now, for the volumes the last deployment
+ * recorded (`dataVolumeIds`, `dataVolumeNames`): a volume grown by hand, or by an `up` that failed
+ * after Cinder extended it, is bigger than the recorded size, and the shrink guard must compare
+ * with that. Looked up by name (the provider has no lookup by id) and kept only when the id is
+ * the recorded one; a volume the lookup cannot find is left to the recorded size, with a warning.
+ */
+export async function cloudDataVolumeSizes(): Promise<Record<string, number>> {
+    const outputs = await lastOutputs();
+    const ids = (outputs["dataVolumeIds"] ?? {}) as Record<string, unknown>;
+    const names = (outputs["dataVolumeNames"] ?? {}) as Record<string, unknown>;
+    const sizes: Record<string, number> = {};
+    for (const [role, name] of Object.entries(names)) {
+        if (typeof name !== "string" || typeof ids[role] !== "string") continue;
+        try {
+            const v = await openstack.blockstorage.getVolumeV3({ name });
+            if (v.id === ids[role]) sizes[role] = v.size;
+            else throw new Error(`found ${v.id}, not ${String(ids[role])}`);
+        } catch (e) {
+            void pulumi.log.warn(
+                `could not read the ${role} data volume "${name}" from the cloud (${(e as Error).message.split("\n")[0]}): the shrink guard compares with the size the last up recorded.`,
+            );
+        }
+    }
+    return sizes;
 }

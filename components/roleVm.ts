@@ -161,6 +161,8 @@ export class RoleVm extends pulumi.ComponentResource {
     public readonly instanceId: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly dataVolumeId?: pulumi.Output<string>;
+    /** The data volume's name in Cinder (an adopted volume keeps its own). */
+    public readonly dataVolumeName?: pulumi.Output<string>;
     public readonly dataVolumeGb?: number;
     /** Everything the VM's cloud-init was rendered from; day-2 renders its mutable part from it. */
     public readonly userDataInput: pulumi.Output<UserDataInput>;
@@ -301,6 +303,7 @@ export class RoleVm extends pulumi.ComponentResource {
                 { ...parent, deleteBeforeReplace: true },
             );
             this.dataVolumeId = volume.id;
+            this.dataVolumeName = volume.name;
             this.dataVolumeGb = args.dataVolume?.sizeGb;
         }
 

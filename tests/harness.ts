@@ -17,6 +17,8 @@ export interface Registration {
 export interface MockWorld {
     /** Outputs of the stack's previous deployment, as the engine's readStackOutputs gives them. */
     previousOutputs: Record<string, unknown>;
+    /** Cinder's volumes by name, as getVolumeV3 finds them (absent: "no volume found"). */
+    cloudVolumes?: Record<string, { id: string; size: number }>;
 }
 
 export const EXTERNAL_NETWORK = { id: "ext-net-id", name: "Public-Network" };
@@ -34,6 +36,7 @@ let installed: { stack: string; world: MockWorld } | undefined;
 export function installMocks(stack: string, world: MockWorld, _records?: Registration[]): void {
     if (installed && installed.stack === stack) {
         installed.world.previousOutputs = world.previousOutputs;
+        installed.world.cloudVolumes = world.cloudVolumes;
         return;
     }
     installed = { stack, world: { ...world } };
@@ -88,6 +91,11 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
                         return { ...IMAGE };
                     case "openstack:networking/getSubnet:getSubnet":
                         return { id: args.inputs.subnetId, cidr: "192.168.17.0/24" };
+                    case "openstack:blockstorage/getVolumeV3:getVolumeV3": {
+                        const v = current.cloudVolumes?.[String(args.inputs.name)];
+                        if (!v) throw new Error("Your query returned no results.");
+                        return { ...v, name: args.inputs.name };
+                    }
                     default:
                         throw new Error(
                             `unexpected invoke ${args.token} ${JSON.stringify(args.inputs)}`,
@@ -169,10 +177,11 @@ export async function runProgram(
     previousOutputs: Record<string, unknown> = {},
     /** Where registrations are recorded: pass one to see them when the program throws. */
     records: Registration[] = [],
+    cloudVolumes?: MockWorld["cloudVolumes"],
 ): Promise<{ records: Registration[]; outputs: Record<string, unknown> }> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { readStackFile } = require("../config") as typeof import("../config");
-    installMocks(stack, { previousOutputs }, records);
+    installMocks(stack, { previousOutputs, ...(cloudVolumes ? { cloudVolumes } : {}) }, records);
     // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
     const secrets = {
         "ouvroir:backupAccessKeyId": "test-access-key",

@@ -211,6 +211,36 @@ describe("guards at program level", () => {
             /ouvroir:roles\.iiif\.dataVolumeGb is 500 but the deployed iiif data volume has 800 GB/,
         );
     });
+    it("refuses to shrink below the volume's size in the cloud (grown by hand), before creating anything", async () => {
+        const before = {
+            dataVolumeSizes: { iiif: 500 },
+            dataVolumeIds: { iiif: "vol-iiif" },
+            dataVolumeNames: { iiif: "prod-iiif-data" },
+        };
+        const records: Registration[] = [];
+        const grown = { "prod-iiif-data": { id: "vol-iiif", size: 900 } };
+        await expect(runProgram("prod", {}, before, records, grown)).rejects.toThrow(
+            /ouvroir:roles\.iiif\.dataVolumeGb is 500 but the deployed iiif data volume has 900 GB in the cloud \(the last up recorded 500/,
+        );
+        expect(records).toEqual([]);
+        // Another volume under that name (not the recorded id) is not taken for ours.
+        const other = { "prod-iiif-data": { id: "vol-other", size: 900 } };
+        await expect(runProgram("prod", {}, before, [], other)).resolves.toBeDefined();
+        // Same size in the cloud: nothing to refuse.
+        const same = { "prod-iiif-data": { id: "vol-iiif", size: 500 } };
+        await expect(runProgram("prod", {}, before, [], same)).resolves.toBeDefined();
+    });
+    it("records each data volume's id and name for that lookup", async () => {
+        const { outputs } = await runProgram("prod");
+        expect(outputs.dataVolumeNames).toEqual({
+            web: "prod-web-data",
+            xmldb: "prod-xmldb-data",
+            iiif: "prod-iiif-data",
+            app: "prod-app-data",
+            sandbox: "prod-sandbox-data",
+        });
+        expect(Object.keys(outputs.dataVolumeIds as object)).toHaveLength(5);
+    });
     it("refuses to replace a data volume by a type change, before creating anything", async () => {
         const deployed = { dataVolumeTypes: { xmldb: "volumes-ec" } };
         await expect(runProgram("prod", {}, { deployedSettings: deployed })).rejects.toThrow(

@@ -37,6 +37,7 @@ export const USED: Record<string, readonly string[]> = {
         "networks",
         "userData",
     ],
+    "openstack:blockstorage/getVolumeV3:getVolumeV3": ["name", "id", "size"],
     "openstack:compute/volumeAttach:VolumeAttach": ["instanceId", "volumeId"],
     "openstack:images/getImage:getImage": ["mostRecent", "name", "nameRegex", "id"],
     "openstack:networking/floatingIp:FloatingIp": ["address", "description", "id", "pool"],
