@@ -9,7 +9,15 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { RunError } from "@pulumi/pulumi/errors";
-import { PortRule, ROLES, ROLE_NAMES, RoleName, isRoleName, sourceRoles } from "./components/roles";
+import {
+    PortRule,
+    ROLES,
+    ROLE_NAMES,
+    RoleName,
+    clientRoles,
+    isRoleName,
+    sourceRoles,
+} from "./components/roles";
 import { BackupSettings, validateBackupSettings } from "./components/backup";
 import type { Download, Researcher, Site } from "./components/userData";
 
@@ -1065,8 +1073,9 @@ export function quotaUsage(cfg: StackConfig): Usage {
         volumes,
         volumeGb,
         floatingIps: roles.filter((r) => ROLES[r].public).length,
-        // One per role, plus the bastion-membership group of the private network.
-        securityGroups: roles.length + 1,
+        // One per role, the bastion-membership group of the private network, and one member
+        // group per client role (roles.ts clientRoles: the app server, for BaseX's port).
+        securityGroups: roles.length + 1 + clientRoles(roles).length,
     };
 }
 

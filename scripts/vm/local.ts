@@ -17,7 +17,7 @@
  * guest idles, so on a 2-core machine the third starts once one of the first two is ready.
  * An OUVROIR_VM_SLOTS set below the number of VMs is refused rather than left to hang.
  */
-import { execFile } from "child_process";
+import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
@@ -379,17 +379,49 @@ async function main(): Promise<void> {
         },
     ];
     if (o.roles.includes("xmldb")) {
+        // BaseX is never public: its admin goes through the bastion, as on the cloud (the
+        // sshConfig output's -tunnel host). The tunnel lives as long as this process.
+        const tunnelPort = 8984;
+        const tunnel = spawn(
+            "ssh",
+            [
+                "-i",
+                key.privateKey,
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-N",
+                "-L",
+                `127.0.0.1:${tunnelPort}:${PRIVATE_IPS.xmldb}:8080`,
+                `${cfg.adminUser}@${PRIVATE_IPS.web}`,
+            ],
+            { stdio: "ignore" },
+        );
+        process.on("exit", () => tunnel.kill());
+        await new Promise((res) => setTimeout(res, 3000));
+        const admin = `http://127.0.0.1:${tunnelPort}`;
         lines.push(
-            `BaseX:  ${site}/basex/rest?query=${xquery}`,
-            `        (user admin; password: ${passwordCmd})`,
+            `BaseX:  ${admin}/rest?query=${xquery}   (admin, through an SSH tunnel via the web VM)`,
+            `        (user admin; password: ${passwordCmd}); ${site}/basex/ is not public: 404`,
         );
         const pw = await vms.get("xmldb")!.ssh("sudo cat /srv/data/basex/admin-password", 60_000);
-        probes.push({
-            name: "basex",
-            url: `${site}/basex/rest?query=${xquery}`,
-            curlArgs: ["-u", `admin:${pw.stdout.trim()}`],
-            expect: (status, body) => status === 200 && body.trim() === "7,14,21",
-        });
+        probes.push(
+            {
+                name: "basex (admin, tunnel)",
+                url: `${admin}/rest?query=${xquery}`,
+                curlArgs: ["-u", `admin:${pw.stdout.trim()}`],
+                expect: (status, body) => status === 200 && body.trim() === "7,14,21",
+            },
+            {
+                name: "basex (not public)",
+                url: `${site}/basex/rest?query=${xquery}`,
+                curlArgs: ["-u", `admin:${pw.stdout.trim()}`],
+                expect: (status) => status === 404,
+            },
+        );
     }
     if (o.roles.includes("iiif")) {
         lines.push(

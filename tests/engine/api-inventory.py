@@ -1,9 +1,10 @@
 """What the local OpenStack's demo project holds, as JSON on stdout: the engine tests count and
 compare it before and after each step (tests/engine/engine.test.ts).
 
-    /usr/bin/python3 tests/engine/api-inventory.py [--create-volume NAME SIZE TYPE]
+    /usr/bin/python3 tests/engine/api-inventory.py [--create-volume NAME SIZE TYPE | --extend-volume ID SIZE]
 """
 import json
+import time
 import sys
 
 import openstack
@@ -53,6 +54,20 @@ def main():
         conn.block_storage.wait_for_status(v, "available", wait=120)
         print(json.dumps({"id": v.id}))
         return
+    if len(sys.argv) == 4 and sys.argv[1] == "--extend-volume":
+        # As an operator would by hand (Horizon, `openstack volume set --size`): an attached volume
+        # is extended online, which Cinder allows from microversion 3.42.
+        vid, size = sys.argv[2], int(sys.argv[3])
+        conn.block_storage.post(
+            f"/volumes/{vid}/action", json={"os-extend": {"new_size": size}}, microversion="3.42"
+        ).raise_for_status()
+        for _ in range(120):
+            v = conn.block_storage.get_volume(vid)
+            if v.size == size and v.status in ("in-use", "available"):
+                print(json.dumps({"id": v.id, "size": v.size}))
+                return
+            time.sleep(1)
+        sys.exit(f"volume {vid} did not reach {size} GB")
     print(json.dumps(inventory(conn), sort_keys=True))
 
 

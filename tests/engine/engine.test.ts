@@ -263,7 +263,8 @@ describe("the local stack through the real engine", () => {
         }
         expect(inv.floatingIps).toHaveLength(1);
         expect(inv.routers).toHaveLength(1);
-        expect(inv.securityGroups).toHaveLength(6);
+        // One per role, the bastion group, and the app server's member group (BaseX's port).
+        expect(inv.securityGroups).toHaveLength(7);
         const out = Object.fromEntries(
             Object.entries(r.outputs).map(([k, v]) => [k, v.value as unknown]),
         );
@@ -271,9 +272,11 @@ describe("the local stack through the real engine", () => {
             "backups",
             "bastion",
             "dataVolumeIds",
+            "dataVolumeNames",
             "dataVolumeSizes",
             "deployedSettings",
             "endpoints",
+            "knownHosts",
             "privateIps",
             "quota",
             "sshConfig",
@@ -406,6 +409,34 @@ describe("the local stack through the real engine", () => {
         expect(counts(inv1)).toEqual(counts(inv0));
         expect(inv1.volumes[volId]?.size).toBe(vol.size);
         await preview("preview (refusals undone)", { expectNoChanges: true });
+    });
+
+    it("7b. a volume grown outside the program: the old size is refused, naming its size in the cloud", async () => {
+        const [volId, vol] = volumeNamed(api(), "app-data");
+        execFileSync(
+            PYTHON,
+            [
+                path.join(__dirname, "api-inventory.py"),
+                "--extend-volume",
+                volId,
+                String(vol.size + 1),
+            ],
+            { encoding: "utf8" },
+        );
+        const refused = runner("preview");
+        expect(refused.status).not.toBe(0);
+        expect(refused.out).toContain(
+            `ouvroir:roles.app.dataVolumeGb is ${vol.size} but the deployed app data volume has ${vol.size + 1} GB in the cloud (the last up recorded ${vol.size}`,
+        );
+        // The operator writes the cloud's size into config and refreshes: nothing else changes.
+        editStackFile((d) =>
+            d.setIn(["config", "ouvroir:roles", "app", "dataVolumeGb"], vol.size + 1),
+        );
+        await timed("refresh (volume grown by hand)", () =>
+            stack.refresh({ onOutput: () => undefined }),
+        );
+        await preview("preview (config takes the grown size)", { expectNoChanges: true });
+        expect(api().volumes[volId]?.size).toBe(vol.size + 1);
     });
 
     it("8. the adopted volume was imported: no new volume, its name and data kept", () => {

@@ -302,13 +302,13 @@ describe("bad input gets an error naming the key and the fix", () => {
             expect.stringMatching(
                 /^over quota: dev \+ prod need 20 volumes \(boot \+ data\), the allocation \(ouvroir:allocation\.volumes\) is 10\. .*raise ouvroir:allocation\.volumes/,
             ),
-            expect.stringMatching(/^over quota: dev \+ prod need 12 security groups/),
+            expect.stringMatching(/^over quota: dev \+ prod need 14 security groups/),
         ]);
     });
 
     it("stacks sharing a project must agree on the allocation", () => {
         expect(() =>
-            checkStack("dev", { ...dev(), allocation: { volumes: 30, securityGroups: 12 } }, root),
+            checkStack("dev", { ...dev(), allocation: { volumes: 30, securityGroups: 14 } }, root),
         ).toThrow(/ouvroir:allocation differs from Pulumi\.prod\.yaml \(volumes\)/);
     });
 });
@@ -355,7 +355,7 @@ describe("quota", () => {
             volumes: 10,
             volumeGb: 5 * 20 + 20 + 50 + 500 + 50 + 200,
             floatingIps: 1,
-            securityGroups: 6,
+            securityGroups: 5 + 1 + 1, // roles, bastion group, the app server's member group
         });
     });
 });
