@@ -1170,9 +1170,16 @@ export function shrinkProblems(
 export interface DeployedSettings {
     readonly privateCidr?: string;
     readonly externalNetwork?: string;
+    /** `networkId/subnetId` of an adopted network, "" for the stack's own. */
+    readonly existingNetwork?: string;
     readonly dataVolumeTypes?: Readonly<Partial<Record<string, string>>>;
     /** Roles whose VM was created with a host key the program pinned (components/hostKey.ts). */
     readonly pinnedHostKeys?: readonly string[];
+}
+
+function existingNetworkKey(cfg: StackConfig): string {
+    const e = cfg.existingNetwork;
+    return e ? `${e.networkId}/${e.subnetId}` : "";
 }
 
 /** The settings of `cfg` as the stack's `deployedSettings` output records them. */
@@ -1183,6 +1190,7 @@ export function deployedSettingsOf(
     return {
         privateCidr: cfg.privateCidr,
         externalNetwork: cfg.externalNetwork ?? "",
+        existingNetwork: existingNetworkKey(cfg),
         dataVolumeTypes: Object.fromEntries(
             ROLE_NAMES.filter((r) => cfg.roles[r] && ROLES[r].stateful).map((r) => [
                 r,
@@ -1233,6 +1241,7 @@ export function replacementProblems(cfg: StackConfig, before: DeployedSettings):
     for (const [key, was, now] of [
         ["privateCidr", before.privateCidr, cfg.privateCidr],
         ["externalNetwork", before.externalNetwork, cfg.externalNetwork ?? ""],
+        ["existingNetwork", before.existingNetwork, existingNetworkKey(cfg)],
     ] as const) {
         if (was !== undefined && was !== now && !listed(deployed))
             problems.push(

@@ -214,6 +214,7 @@ describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => 
         expect(deployed).toEqual({
             privateCidr: "10.30.0.0/24",
             externalNetwork: "",
+            existingNetwork: "",
             dataVolumeTypes: {
                 web: "volumes-ssd",
                 xmldb: "volumes-ssd",
@@ -241,15 +242,20 @@ describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => 
             replacementProblems(parseStackConfig("prod", { ...raw, rebuild: ["xmldb"] }), deployed),
         ).toEqual([]);
     });
-    it("a new private CIDR or external network is refused unless every role is listed", () => {
+    it("a new private CIDR, external network or adopted network is refused unless every role is listed", () => {
         const moved = parseStackConfig("prod", {
             ...prod(),
             privateCidr: "10.40.0.0/24",
             externalNetwork: "Other",
+            existingNetwork: {
+                networkId: "11111111-2222-3333-4444-555555555555",
+                subnetId: "66666666-7777-8888-9999-000000000000",
+            },
         });
         expect(replacementProblems(moved, deployed).map((p) => p.split(" is ")[0])).toEqual([
             "ouvroir:privateCidr",
             "ouvroir:externalNetwork",
+            "ouvroir:existingNetwork",
         ]);
         const some = parseStackConfig("prod", {
             ...prod(),
