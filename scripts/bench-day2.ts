@@ -18,7 +18,7 @@ import { promisify } from "util";
 import { renderDay2Script } from "../components/day2";
 import { RoleName } from "../components/roles";
 import { Site, UserDataInput } from "../components/userData";
-import { PUBLIC_HOSTNAME, TEST_SITES } from "./vm/inputs";
+import { PUBLIC_HOSTNAME, TEST_SITES, harnessDay2Script } from "./vm/inputs";
 import {
     BaseImage,
     DataDisk,
@@ -113,7 +113,7 @@ export async function guest(vm: Vm, command: string, timeoutMs = 300_000): Promi
 
 /** Pushes the role's day-2 script rendered for `input`, exactly as components/day2.ts does. */
 export async function pushDay2(vm: Vm, input: UserDataInput): Promise<string> {
-    const r = await vm.sshStdin("sudo bash -s", renderDay2Script(input));
+    const r = await vm.sshStdin("sudo bash -s", harnessDay2Script(renderDay2Script(input)));
     if (r.code !== 0) throw new Error(`day-2 push exited ${r.code}: ${r.stderr}${r.stdout}`);
     return r.stdout;
 }

@@ -105,20 +105,38 @@ export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
 }
 
 /**
- * HARNESS STAND-IN, never in the product: the user data `renderUserData` gives, plus one host
- * firewall rule that lets this machine (the bridge's address) SSH to the guest directly. On the
- * cloud only the bastion may; the harness drives private guests without booting it first.
+ * HARNESS STAND-IN, never in the product: the host firewall plus one rule that lets this machine
+ * (the bridge's address) SSH to the guest directly. On the cloud only the bastion may; the
+ * harness drives private guests without going through it.
  */
+export function harnessNftables(content: string): string {
+    const marker = "        udp dport { 68, 546 } accept\n";
+    if (!content.includes(marker)) throw new Error("harness: nftables.conf changed shape");
+    return content.replace(
+        marker,
+        `${marker}        ip saddr ${HOST_PRIVATE_IP} tcp dport 22 accept comment "harness host (test only)"\n`,
+    );
+}
+
+/** HARNESS STAND-IN: the user data `renderUserData` gives, with `harnessNftables`. */
 export function harnessUserData(input: UserDataInput): string {
     const doc = buildCloudConfig(input);
     const files = doc["write_files"] as { path: string; content: string }[];
     const nft = files.find((f) => f.path === "/etc/nftables.conf");
     if (!nft) throw new Error("harness: the user data has no /etc/nftables.conf");
-    const marker = "        udp dport { 68, 546 } accept\n";
-    if (!nft.content.includes(marker)) throw new Error("harness: nftables.conf changed shape");
-    nft.content = nft.content.replace(
-        marker,
-        `${marker}        ip saddr ${HOST_PRIVATE_IP} tcp dport 22 accept comment "harness host (test only)"\n`,
-    );
+    nft.content = harnessNftables(nft.content);
     return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });
+}
+
+/**
+ * HARNESS STAND-IN: a day-2 script as `renderDay2Script` gives it, with `harnessNftables` in the
+ * firewall it rewrites (else the guest would drop this machine's next SSH connection).
+ */
+export function harnessDay2Script(script: string): string {
+    const re = /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '\/etc\/nftables\.conf'\.ouvroir-new/;
+    if (!re.test(script)) throw new Error("harness: the day-2 script writes no /etc/nftables.conf");
+    return script.replace(re, (_m, b64: string) => {
+        const patched = harnessNftables(Buffer.from(b64, "base64").toString("utf8"));
+        return `echo '${Buffer.from(patched, "utf8").toString("base64")}' | base64 -d > '/etc/nftables.conf'.ouvroir-new`;
+    });
 }

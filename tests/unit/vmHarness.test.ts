@@ -1,5 +1,11 @@
-// Pure: which ssh failures the VM harness retries. Does not prove a starved guest answers later (tests/vm does).
+// Pure: which ssh failures the VM harness retries, and its labelled SSH stand-in. Does not prove a
+// starved guest answers later (tests/vm does).
+import * as YAML from "yaml";
+import { renderDay2Script } from "../../components/day2";
+import { renderUserData } from "../../components/userData";
+import { harnessDay2Script, harnessInput, harnessUserData } from "../../scripts/vm/inputs";
 import {
+    HOST_PRIVATE_IP,
     hungBeforeInit,
     kernelCmdline,
     retryUnstarted,
@@ -124,5 +130,32 @@ describe("VM harness: a kernel that hangs before init", () => {
         expect(hungBeforeInit(`${init}\n${early}`)).toBe(false);
         expect(hungBeforeInit(init)).toBe(false);
         expect(hungBeforeInit("[    0.000000] Linux version 6.1.0")).toBe(false);
+    });
+});
+
+describe("the harness's SSH stand-in (test only)", () => {
+    const input = harnessInput("xmldb", {
+        sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHarness k",
+    });
+    const rule = `ip saddr ${HOST_PRIVATE_IP} tcp dport 22 accept comment "harness host (test only)"`;
+    it("adds the host's SSH rule to the firewall of the user data and of day-2, and nothing else", () => {
+        expect(renderUserData(input)).not.toContain(rule);
+        const ud = YAML.parse(harnessUserData(input)) as {
+            write_files: { path: string; content: string }[];
+        };
+        const nft = ud.write_files.find((f) => f.path === "/etc/nftables.conf")?.content ?? "";
+        expect(nft.split("\n").filter((l) => l.includes("harness"))).toEqual([`        ${rule}`]);
+        const product = renderDay2Script(input, { basexAdminPassword: "x" });
+        const harness = harnessDay2Script(product);
+        const decoded = (s: string) =>
+            Buffer.from(
+                /echo '([^']+)' \| base64 -d > '\/etc\/nftables\.conf'/.exec(s)?.[1] ?? "",
+                "base64",
+            ).toString();
+        expect(decoded(product)).not.toContain(rule);
+        expect(decoded(harness)).toBe(nft);
+        expect(harness.replace(/echo '[^']+' \| base64 -d > '\/etc\/nftables\.conf'/, "")).toBe(
+            product.replace(/echo '[^']+' \| base64 -d > '\/etc\/nftables\.conf'/, ""),
+        );
     });
 });
