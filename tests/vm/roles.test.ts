@@ -23,6 +23,7 @@ import {
     ensureBaseImage,
     ensureSshKey,
     PRIVATE_IPS,
+    harnessSshOptions,
     REPO_ROOT,
     Vm,
     VM_CACHE,
@@ -221,18 +222,7 @@ async function check(roles: RoleName[], fn: () => Promise<void>): Promise<void> 
 }
 
 /** The host's ssh options for the harness key (the tunnel through the web server). */
-const SSH_OPTS = [
-    "-i",
-    path.join(defaultKeyDir(), "id_ed25519"),
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-o",
-    "LogLevel=ERROR",
-];
+const SSH_OPTS = harnessSshOptions(path.join(defaultKeyDir(), "id_ed25519"));
 
 /**
  * Whether a TCP connection from `src` reaches `dst:port`, tried on the `via` guest. When `src` is
