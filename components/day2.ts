@@ -41,7 +41,13 @@ export const DAY2: Readonly<Record<RoleName, Day2Spec>> = {
             suffix: ".conf",
             alsoIn: "/etc/nginx/sites-enabled",
         },
-        hooks: [...BASE_HOOKS, "/usr/local/sbin/ouvroir-web-setup"],
+        // certbot: a certificate for each new vhost, once the e-mail is set (a failure, e.g. DNS
+        // not yet pointed, keeps the self-signed one; the daily timer tries again).
+        hooks: [
+            ...BASE_HOOKS,
+            "/usr/local/sbin/ouvroir-web-setup",
+            "/usr/local/sbin/ouvroir-certbot || true",
+        ],
         secrets: [],
     },
     xmldb: {
@@ -107,6 +113,16 @@ export function renderDay2Script(
             `mv -f ${q(f.path)}.ouvroir-new ${q(f.path)}`,
         );
     }
+    // The operators' keys (ouvroir:sshPublicKeys): cloud-init wrote them at first boot only; a
+    // key added or removed later reaches every VM here. The list replaces the file.
+    const admin = q(input.adminUser);
+    lines.push(
+        `home="$(getent passwd ${admin} | cut -d: -f6)"`,
+        `install -d -m 0700 -o ${admin} -g "$(id -gn ${admin})" "$home/.ssh"`,
+        `printf '%s\\n' ${input.sshAuthorizedKeys.map(q).join(" ")} > "$home/.ssh/authorized_keys.ouvroir-new"`,
+        `chown ${admin}: "$home/.ssh/authorized_keys.ouvroir-new" && chmod 0600 "$home/.ssh/authorized_keys.ouvroir-new"`,
+        `mv -f "$home/.ssh/authorized_keys.ouvroir-new" "$home/.ssh/authorized_keys"`,
+    );
     if (input.role === "sandbox") {
         // Accounts are created by cloud-init's users module at first boot; day-2 adds new ones
         // and locks the ones removed from the list (expired, keys gone, processes stopped) but

@@ -466,7 +466,6 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
         packageSource: input.packageSource,
         sqlEngine: input.sqlEngine,
         hasPhpSite: String(input.sites.some((s) => s.kind === "php")),
-        letsencrypt: String(input.letsencryptEmail !== undefined && input.letsencryptEmail !== ""),
     };
     const hasVolume = input.dataVolumeSerial !== undefined && input.dataVolumeSerial !== "";
     let doc = applyOuvroirKey(readTemplate(dir, "base.yaml"), flags, hasVolume);

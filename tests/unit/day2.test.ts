@@ -43,7 +43,25 @@ describe("web day-2", () => {
         expect(decodedFiles(script)["/etc/nginx/sites-available/atlas.conf"]).toContain(
             "atlas.example.org",
         );
-        expect(script.trim().split("\n").slice(-2)[0]).toBe("/usr/local/sbin/ouvroir-web-setup");
+        expect(script.trim().split("\n").slice(-3, -1)).toEqual([
+            "/usr/local/sbin/ouvroir-web-setup",
+            "/usr/local/sbin/ouvroir-certbot || true",
+        ]);
+    });
+
+    it("replaces the admin user's authorized keys with ouvroir:sshPublicKeys (a key added later reaches the VM)", () => {
+        const keys = [
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne ci@lab",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo it's",
+        ];
+        const script = renderDay2Script({ ...base, sshAuthorizedKeys: keys });
+        expect(script).toContain(
+            `printf '%s\\n' 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne ci@lab' 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo it'\\''s' > "$home/.ssh/authorized_keys.ouvroir-new"`,
+        );
+        expect(script).toContain(`home="$(getent passwd 'debian' | cut -d: -f6)"`);
+        expect(script).toContain(
+            `mv -f "$home/.ssh/authorized_keys.ouvroir-new" "$home/.ssh/authorized_keys"`,
+        );
     });
 
     it("removes the vhost of a site taken out of the config", () => {

@@ -321,7 +321,7 @@ describe("renderUserData invariants", () => {
         }
     });
 
-    it("leaves out PHP, certbot runs and absent upstreams when the stack has none", () => {
+    it("leaves out PHP and absent upstreams when the stack has none; certbot waits for an e-mail", () => {
         const input: UserDataInput = {
             ...exampleInput("web"),
             sites: [],
@@ -330,7 +330,11 @@ describe("renderUserData invariants", () => {
         };
         const doc = parse(input);
         expect(roleManifest(input).packages).not.toContain("php-fpm");
-        expect(JSON.stringify(doc["runcmd"])).not.toContain("ouvroir-certbot");
+        // certbot's timer is on all the same (a no-op until an e-mail reaches settings.env).
+        expect(JSON.stringify(doc["runcmd"])).toContain(
+            '["systemctl","start","ouvroir-certbot.timer"]',
+        );
+        expect(file(doc, "/etc/ouvroir/settings.env").content).toContain("LETSENCRYPT_EMAIL=''\n");
         const main = file(doc, "/etc/nginx/sites-available/00-default.conf").content;
         expect(main).not.toContain("location /basex/");
         expect(main).not.toContain("location /iiif/");
