@@ -479,10 +479,11 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
         ],
     });
     if (input.sshHostKey) {
-        // Only the pinned key: sshd offers no other host key a client could be given instead.
+        // Only the pinned key: the image's keys are deleted, and the one type cloud-init may
+        // generate is ours, already written (its schema wants one type at least).
         doc = mergeCloudConfig(doc, {
             ssh_deletekeys: true,
-            ssh_genkeytypes: [],
+            ssh_genkeytypes: ["ed25519"],
             ssh_keys: {
                 ed25519_private: input.sshHostKey.privateKey,
                 ed25519_public: input.sshHostKey.publicKey,

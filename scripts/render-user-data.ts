@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { hostKeyFromSeed } from "../components/hostKey";
 import { ROLE_NAMES, RoleName } from "../components/roles";
 import { UserDataInput, renderUserData } from "../components/userData";
 
@@ -23,6 +24,8 @@ export function exampleInput(
         sshAuthorizedKeys: [
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOperatorKey operator@ouvroir",
         ],
+        // Derived from a fixed example seed (the program's seed is a secret in the state).
+        sshHostKey: hostKeyFromSeed(`example-${role}`, `${role}@example`),
         dataVolumeSerial: "0123abcd-4567-89ef-a",
         privateCidr: "10.20.0.0/24",
         publicHostname: "ouvroir.example.org",

@@ -76,7 +76,7 @@ describe("host keys pinned for day-2", () => {
         const vm = records.find((r) => r.name === "xmldb-vm") as Registration;
         const userData = String((await resolved(vm)).userData);
         expect(userData).toContain(`ed25519_public: ${key("xmldb")}`);
-        expect(userData).toMatch(/ssh_deletekeys: true\nssh_genkeytypes: \[\]/);
+        expect(userData).toMatch(/ssh_deletekeys: true\nssh_genkeytypes:\n  - ed25519\n/);
         expect(outputs.knownHosts).toEqual(expect.stringContaining(`203.0.113.10 ${key("web")}\n`));
         expect((outputs.deployedSettings as { pinnedHostKeys: string[] }).pinnedHostKeys).toEqual([
             "web",

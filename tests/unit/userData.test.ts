@@ -60,24 +60,37 @@ describe("renderUserData invariants", () => {
         expect(Buffer.byteLength(text)).toBeLessThan(45_000);
     });
 
-    it.each(cases)("%s (%s): keys only, no root, no password anywhere", (role, source) => {
-        const doc = parse(exampleInput(role, source));
-        expect(doc["ssh_pwauth"]).toBe(false);
-        expect(doc["disable_root"]).toBe(true);
-        const sshd = file(doc, "/etc/ssh/sshd_config.d/10-ouvroir.conf").content;
-        expect(sshd).toMatch(/^PasswordAuthentication no$/m);
-        expect(sshd).toMatch(/^PermitRootLogin no$/m);
-        expect(doc).not.toHaveProperty("chpasswd");
-        expect(doc).not.toHaveProperty("password");
-        const users = doc["users"] as Doc[];
-        expect(users[0]).toMatchObject({ name: "debian", lock_passwd: true });
-        for (const u of users) {
-            expect(Object.keys(u).filter((k) => /pass/.test(k) && k !== "lock_passwd")).toEqual([]);
-        }
-        const text = renderUserData(exampleInput(role, source));
-        expect(text).not.toMatch(/PRIVATE KEY-----/);
-        expect(text).not.toMatch(/(password|passwd|secret|token)\s*[:=]\s*["']?[A-Za-z0-9+/]{8,}/i);
-    });
+    it.each(cases)(
+        "%s (%s): keys only, no root, no password anywhere, no private key but its host key",
+        (role, source) => {
+            const doc = parse(exampleInput(role, source));
+            expect(doc["ssh_pwauth"]).toBe(false);
+            expect(doc["disable_root"]).toBe(true);
+            const sshd = file(doc, "/etc/ssh/sshd_config.d/10-ouvroir.conf").content;
+            expect(sshd).toMatch(/^PasswordAuthentication no$/m);
+            expect(sshd).toMatch(/^PermitRootLogin no$/m);
+            expect(doc).not.toHaveProperty("chpasswd");
+            expect(doc).not.toHaveProperty("password");
+            const users = doc["users"] as Doc[];
+            expect(users[0]).toMatchObject({ name: "debian", lock_passwd: true });
+            for (const u of users) {
+                expect(Object.keys(u).filter((k) => /pass/.test(k) && k !== "lock_passwd")).toEqual(
+                    [],
+                );
+            }
+            // The one private key is the VM's own host key (docs/security.md: why it travels here).
+            const input = exampleInput(role, source);
+            const text = renderUserData(input);
+            expect(text.match(/BEGIN OPENSSH PRIVATE KEY-----/g)).toHaveLength(1);
+            expect((doc["ssh_keys"] as Doc)["ed25519_private"]).toBe(input.sshHostKey?.privateKey);
+            expect(renderUserData({ ...input, sshHostKey: undefined })).not.toMatch(
+                /PRIVATE KEY-----/,
+            );
+            expect(text).not.toMatch(
+                /(password|passwd|secret|token)\s*[:=]\s*["']?[A-Za-z0-9+/]{8,}/i,
+            );
+        },
+    );
 
     it.each(cases)(
         "%s (%s): the volume is formatted only when empty, mounted nofail",
