@@ -197,15 +197,12 @@ export async function runProgram(
     const cwd = process.cwd();
     process.chdir(`${__dirname}/..`);
     try {
-        let exported: Promise<Record<string, unknown>> | undefined;
+        // The program function itself (index.ts only calls it), run afresh each time: no module
+        // isolation, which re-ran every dependency's module code (and its exit hooks) per run.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { program } = require("../program") as typeof import("../program");
         const outputs = await runStack(records, async () => {
-            jest.isolateModules(() => {
-                // eslint-disable-next-line @typescript-eslint/no-require-imports
-                exported = require("../index") as Promise<Record<string, unknown>>;
-            });
-            return (await valueOf(
-                pulumi.output(await (exported as Promise<Record<string, unknown>>)),
-            )) as Record<string, unknown>;
+            return (await valueOf(pulumi.output(await program()))) as Record<string, unknown>;
         });
         return { records, outputs };
     } finally {

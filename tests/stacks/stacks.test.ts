@@ -225,7 +225,12 @@ describe("guards at program level", () => {
         expect(records).toEqual([]);
         // Another volume under that name (not the recorded id) is not taken for ours.
         const other = { "prod-iiif-data": { id: "vol-other", size: 900 } };
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
         await expect(runProgram("prod", {}, before, [], other)).resolves.toBeDefined();
+        expect(String(warn.mock.calls[0]?.[0])).toContain(
+            'could not read the iiif data volume "prod-iiif-data" from the cloud (found vol-other, not vol-iiif): the shrink guard compares with the size the last up recorded',
+        );
+        warn.mockRestore();
         // Same size in the cloud: nothing to refuse.
         const same = { "prod-iiif-data": { id: "vol-iiif", size: 500 } };
         await expect(runProgram("prod", {}, before, [], same)).resolves.toBeDefined();

@@ -1,7 +1,6 @@
 // Pure: the backup fragment's text and the scripts' syntax. Does not prove that restic, the dumps or a restore work (tests/vm/backup.test.ts does, against a real S3 server).
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
     BACKUP_FILES,
@@ -41,9 +40,7 @@ function decodedFiles(script: string): Record<string, string> {
 }
 
 function bashSyntax(text: string): void {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "backup-test-")), "s.sh");
-    fs.writeFileSync(file, text);
-    execFileSync("bash", ["-n", file], { stdio: "pipe" });
+    execFileSync("bash", ["-n"], { input: text, stdio: "pipe" });
 }
 
 describe("renderBackupSetup", () => {
