@@ -724,7 +724,14 @@ function readExport(input: string | undefined): StackExportDoc {
     } else {
         throw new Error(`${input}: no such file`);
     }
-    const doc = JSON.parse(text) as StackExportDoc;
+    let doc: StackExportDoc;
+    try {
+        doc = JSON.parse(text) as StackExportDoc;
+    } catch {
+        throw new Error(
+            `${input === undefined || input === "-" ? "stdin" : input} is not JSON from \`pulumi stack export\`${text.trim() === "" ? " (it is empty)" : ""}`,
+        );
+    }
     if (!doc?.deployment)
         throw new Error("not the output of `pulumi stack export` (no deployment)");
     return doc;
@@ -751,13 +758,20 @@ function writeData(file: string, data: unknown): void {
 
 export function main(argv: readonly string[]): number {
     let opts: Options;
+    const usage = (fs.readFileSync(__filename, "utf8").split("*/")[0] ?? "") + "*/\n";
     try {
         opts = parseArgs(argv);
     } catch (err) {
-        const usage = fs.readFileSync(__filename, "utf8").split("*/")[0] ?? "";
-        process.stderr.write(
-            `${(err as Error).message === "usage" ? "" : `${(err as Error).message}\n`}${usage}*/\n`,
-        );
+        if ((err as Error).message === "usage") {
+            process.stdout.write(usage);
+            return 0;
+        }
+        process.stderr.write(`${(err as Error).message}\n${usage}`);
+        return 2;
+    }
+    if ((opts.input === undefined || opts.input === "-") && process.stdin.isTTY) {
+        // Nothing piped in: say what to give rather than wait on the terminal.
+        process.stderr.write(`no stack export given (a file, a stack name, or on stdin)\n${usage}`);
         return 2;
     }
     const sourceMapping = opts.sourceMapping ? readMapping(opts.sourceMapping) : undefined;

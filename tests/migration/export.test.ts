@@ -1,4 +1,5 @@
 // Pure: the export script's choices (flavors, volume classes, secrets, rule sources, differences) on small hand-written exports. Does not run the program (roundtrip.test.ts does).
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -184,4 +185,28 @@ describe("inventoryDifferences", () => {
             "publicAddresses: 1 → 2",
         ]);
     });
+});
+
+describe("the command line (npm run export)", () => {
+    const script = path.resolve(__dirname, "../../scripts/export-inventory.ts");
+    const run = (args: string[], input?: string) =>
+        spawnSync("npx", ["ts-node", "--transpile-only", script, ...args], {
+            input: input ?? "",
+            encoding: "utf8",
+        });
+    it("--help prints the usage and succeeds", () => {
+        const r = run(["--help"]);
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain("Migration export");
+    }, 60_000);
+    it("an unknown flag gives its name and the usage, exit 2", () => {
+        const r = run(["--nope"]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toMatch(/^unexpected argument --nope\n\/\*\*/);
+    }, 60_000);
+    it("empty input says what it expected instead of a JSON parser's error", () => {
+        const r = run([]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("stdin is not JSON from `pulumi stack export` (it is empty)");
+    }, 60_000);
 });
