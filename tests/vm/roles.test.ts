@@ -234,8 +234,10 @@ async function connectsFrom(
     src: string,
     dst: string,
     port: number,
+    // A guest still booting (not yet "healthy", so not through vmOf): the sandbox beside the app.
+    guest: Vm = vmOf(via),
 ): Promise<boolean> {
-    const vm = vmOf(via);
+    const vm = guest;
     const own = src === PRIVATE_IPS[via];
     const script = [
         "set -u",
@@ -646,7 +648,13 @@ describeRole("app")("app server", () => {
                 // The sandbox host is booting beside this check: try from it, as a researcher would.
                 await sandbox.ssh("true", 900_000);
                 expect(
-                    await connectsFrom("sandbox", PRIVATE_IPS.sandbox, PRIVATE_IPS.app, sql),
+                    await connectsFrom(
+                        "sandbox",
+                        PRIVATE_IPS.sandbox,
+                        PRIVATE_IPS.app,
+                        sql,
+                        sandbox,
+                    ),
                 ).toBe(false);
             } else {
                 expect(await connectsFrom("web", PRIVATE_IPS.sandbox, PRIVATE_IPS.app, sql)).toBe(
