@@ -10,15 +10,15 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { RunError } from "@pulumi/pulumi/errors";
 import {
-    PortRule,
     ROLES,
     ROLE_NAMES,
     RoleName,
     clientRoles,
+    proxiedPorts,
     isRoleName,
-    sourceRoles,
 } from "./components/roles";
 import { BackupSettings, validateBackupSettings } from "./components/backup";
+import { restxqPathProblem } from "./components/userData";
 import type { Download, Researcher, Site } from "./components/userData";
 
 export const PROJECT = "ouvroir";
@@ -352,10 +352,6 @@ function boolean(key: string, v: unknown, problems: Problems, fallback: boolean)
     return fallback;
 }
 
-/** BaseX's own paths, never published: REST, the DBA web admin, WebDAV, WebSockets. */
-export const BASEX_ADMIN_PATHS = ["rest", "dba", "webdav", "ws"] as const;
-const RESTXQ_PATH = /^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/;
-
 /** The RESTXQ path prefixes a restxq site publishes: `/edition/`, never `/`, `/rest/`, `/dba/`. */
 function restxqPaths(at: string, raw: unknown, problems: string[]): string[] {
     if (!Array.isArray(raw) || raw.length === 0) {
@@ -366,25 +362,20 @@ function restxqPaths(at: string, raw: unknown, problems: string[]): string[] {
     }
     const out: string[] = [];
     raw.forEach((p: unknown, j: number) => {
-        const first = typeof p === "string" ? (p.split("/")[1] ?? "").toLowerCase() : "";
-        if (typeof p !== "string" || !RESTXQ_PATH.test(p) || p.split("/").includes("..")) {
+        const problem = typeof p === "string" ? restxqPathProblem(p) : "shape";
+        if (problem === "shape") {
             problems.push(
                 `${at}.paths[${j}] ${JSON.stringify(p)} must be a path prefix like "/edition/" (letters, digits, . _ -, starting and ending with /).`,
             );
-        } else if ((BASEX_ADMIN_PATHS as readonly string[]).includes(first)) {
+        } else if (problem !== undefined) {
             problems.push(
-                `${at}.paths[${j}] "${p}" is BaseX's ${first} admin interface, which is never published: reach it through the bastion (sshConfig's tunnel).`,
+                `${at}.paths[${j}] "${String(p)}" is BaseX's ${problem} admin interface, which is never published: reach it through the bastion (sshConfig's tunnel).`,
             );
         } else {
-            out.push(p);
+            out.push(p as string);
         }
     });
     return out;
-}
-
-/** The ports of a role a proxy site may forward to (roles.ts marks them `proxy`). */
-export function proxiedPorts(role: RoleName): PortRule[] {
-    return ROLES[role].ports.filter((p) => p.proxy === true && sourceRoles(p).includes("web"));
 }
 
 function oneOf<T extends string>(

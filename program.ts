@@ -71,7 +71,6 @@ export async function program(): Promise<Record<string, unknown>> {
     const common = (role: RoleName): RoleUserData => ({
         adminUser: cfg.adminUser,
         sshAuthorizedKeys: cfg.sshPublicKeys,
-        privateCidr: cfg.privateCidr,
         publicHostname: cfg.publicHostname,
         letsencryptEmail: cfg.letsencryptEmail,
         sites: role === "web" ? cfg.sites : [],

@@ -165,6 +165,11 @@ export function sourceRoles(rule: PortRule): readonly RoleName[] {
     return typeof rule.from === "object" ? rule.from.roles : [];
 }
 
+/** Pure: the ports of a role a proxy site may forward to (marked `proxy`, open to the web server). */
+export function proxiedPorts(role: RoleName): PortRule[] {
+    return ROLES[role].ports.filter((p) => p.proxy === true && sourceRoles(p).includes("web"));
+}
+
 /**
  * Pure: the roles, other than the web server, whose VMs other roles accept traffic from: each
  * gets a member security group in the private network (the web server's is the bastion group).

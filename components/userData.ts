@@ -11,7 +11,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { envFile, nginxToken } from "./escape";
 import type { HostKey } from "./hostKey";
-import { ROLES, RoleName, rolePorts, sourceRoles } from "./roles";
+import { PortRule, ROLES, RoleName, proxiedPorts, rolePorts, sourceRoles } from "./roles";
 
 export type SiteKind = "static" | "proxy" | "php" | "restxq";
 
@@ -61,15 +61,16 @@ export interface UserDataInput {
     readonly sshHostKey?: HostKey;
     /** First 20 characters of the data volume's Cinder id (the guest sees virtio-<serial>); absent: no data volume. */
     readonly dataVolumeSerial?: string;
-    /** The stack's private subnet CIDR (host firewall: "from the private subnet"). */
-    readonly privateCidr: string;
     /** Public host name of the lab's main site (IIIF ids, default vhost). */
     readonly publicHostname: string;
     /** E-mail for Let's Encrypt; absent: self-signed certificates only. */
     readonly letsencryptEmail?: string;
     /** Web server only: the virtual hosts. */
     readonly sites: readonly Site[];
-    /** Web server only: private IPs of the other roles, for the reverse proxy. */
+    /**
+     * Private IPs of the stack's other roles: the web server proxies to them, and each host
+     * firewall accepts only the roles a port names (roles.ts).
+     */
     readonly upstreams: Partial<Record<RoleName, string>>;
     /** Sandbox only: researcher accounts. */
     readonly researchers: readonly Researcher[];
@@ -244,16 +245,21 @@ export function firewallRules(input: UserDataInput): string[] {
         const ports = rule.portMax === undefined ? `${rule.port}` : `${rule.port}-${rule.portMax}`;
         let from = "";
         if (typeof rule.from === "object") {
-            const ips = sourceRoles(rule)
-                .map((r) => input.upstreams[r])
-                .filter((ip): ip is string => ip !== undefined && ip !== "")
-                .map((ip) => ipv4("upstreams", ip));
+            const ips = sourceAddresses(rule, input.upstreams);
             if (ips.length === 0) continue;
             from = `ip saddr { ${ips.join(", ")} } `;
         }
         lines.push(`        ${from}tcp dport ${ports} accept comment "${rule.name}"`);
     }
     return lines;
+}
+
+/** Pure: the private addresses of the deployed roles a rule accepts (host firewall, pg_hba). */
+function sourceAddresses(rule: PortRule, upstreams: UserDataInput["upstreams"]): string[] {
+    return sourceRoles(rule)
+        .map((r) => upstreams[r])
+        .filter((ip): ip is string => ip !== undefined && ip !== "")
+        .map((ip) => ipv4("upstreams", ip));
 }
 
 /** An IPv4 address, checked before it reaches nftables or Nginx. */
@@ -321,10 +327,13 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
                         `upstreams must hold that role's address (got ${role ?? "none"})`,
                 );
             }
-            if (role === "xmldb") {
-                throw new Error(`site ${site.name}: BaseX is published only by a restxq site`);
+            const port = site.upstreamPort;
+            if (!proxiedPorts(role).some((p) => port >= p.port && port <= (p.portMax ?? p.port))) {
+                throw new Error(
+                    `site ${site.name}: ${role}:${port} is not a port a proxy site may forward to`,
+                );
             }
-            target = upstream(role, site.upstreamPort);
+            target = upstream(role, port);
         }
         if (site.kind === "restxq") {
             target = upstream("xmldb", 8080);
@@ -353,8 +362,21 @@ function webFiles(input: UserDataInput, dir: string): YamlMap[] {
     return files;
 }
 
-/** BaseX's own paths (REST, DBA, WebDAV, WebSockets): a RESTXQ site never forwards them. */
-const BASEX_ADMIN = /^\/(rest|dba|webdav|ws)(\/|$)/i;
+/** BaseX's own paths, never published: REST, the DBA web admin, WebDAV, WebSockets. */
+export const BASEX_ADMIN_PATHS = ["rest", "dba", "webdav", "ws"] as const;
+
+/**
+ * Pure: why a RESTXQ path prefix cannot be published, or undefined when it can: `shape` (not
+ * like `/edition/`: letters, digits, . _ -; no `/`, no `..`) or the BaseX admin path it names.
+ * Config validation and the renderer both ask this one rule.
+ */
+export function restxqPathProblem(
+    p: string,
+): "shape" | (typeof BASEX_ADMIN_PATHS)[number] | undefined {
+    if (!/^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/.test(p)) return "shape";
+    const first = (p.split("/")[1] ?? "").toLowerCase();
+    return BASEX_ADMIN_PATHS.find((a) => a === first);
+}
 
 /** One Nginx location per published RESTXQ path prefix. */
 function restxqLocations(site: Site, target: string, template: string): string {
@@ -362,7 +384,7 @@ function restxqLocations(site: Site, target: string, template: string): string {
     if (paths.length === 0) throw new Error(`site ${site.name}: a restxq site needs paths`);
     return paths
         .map((p) => {
-            if (!/^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/.test(p) || BASEX_ADMIN.test(p)) {
+            if (restxqPathProblem(p) !== undefined) {
                 throw new Error(`site ${site.name}: path ${JSON.stringify(p)} cannot be published`);
             }
             return template
@@ -431,11 +453,8 @@ export const SETTINGS_ENV_PATH = "/etc/ouvroir/settings.env";
  */
 export function settingsEnv(input: UserDataInput): string {
     const d = input.downloads;
-    const sqlClients = sourceRoles(
-        ROLES.app.ports.find((p) => p.name === "sql") ?? { name: "sql", port: 0, from: "admin" },
-    )
-        .map((r) => input.upstreams[r])
-        .filter((ip): ip is string => ip !== undefined && ip !== "");
+    const sql = ROLES.app.ports.find((p) => p.name === "sql");
+    const sqlClients = sql ? sourceAddresses(sql, input.upstreams) : [];
     return (
         "# ouvroir: the values from config that this VM's scripts use (components/userData.ts).\n" +
         envFile({
@@ -505,7 +524,11 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
  * input and the same `cloud-init/` files give the same bytes.
  */
 export function renderUserData(input: UserDataInput, dir: string = CLOUD_INIT_DIR): string {
-    const doc = buildCloudConfig(input, dir);
+    return serializeCloudConfig(buildCloudConfig(input, dir));
+}
+
+/** Pure: a built document as the `#cloud-config` text cloud-init reads. */
+export function serializeCloudConfig(doc: YamlMap): string {
     return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });
 }
 

@@ -27,7 +27,6 @@ export function exampleInput(
         // Derived from a fixed example seed (the program's seed is a secret in the state).
         sshHostKey: hostKeyFromSeed(`example-${role}`, `${role}@example`),
         dataVolumeSerial: "0123abcd-4567-89ef-a",
-        privateCidr: "10.20.0.0/24",
         publicHostname: "ouvroir.example.org",
         letsencryptEmail: "ops@example.org",
         sites: [

@@ -3,7 +3,6 @@
  * network, with Debian's packages (`packageSource: "debian"`) since upstream downloads are not
  * reachable here. Shared by the VM tests, `npm run local` and the boot benchmark.
  */
-import * as YAML from "yaml";
 import { RoleName } from "../../components/roles";
 import {
     Download,
@@ -11,9 +10,10 @@ import {
     Site,
     UserDataInput,
     buildCloudConfig,
+    serializeCloudConfig,
 } from "../../components/userData";
 import { HostKey, hostKeyFromSeed } from "../../components/hostKey";
-import { HOST_PRIVATE_IP, PRIVATE_CIDR, PRIVATE_IPS } from "./qemu";
+import { HOST_PRIVATE_IP, PRIVATE_IPS } from "./qemu";
 
 /** The host key the harness pins for a role's guest (as the program does, from a seed). */
 export function harnessHostKey(role: RoleName): HostKey {
@@ -88,7 +88,6 @@ export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
         sshAuthorizedKeys: [o.sshPublicKey],
         sshHostKey: harnessHostKey(role),
         dataVolumeSerial: o.dataVolumeSerial,
-        privateCidr: PRIVATE_CIDR,
         publicHostname: o.publicHostname ?? PUBLIC_HOSTNAME,
         sites: o.sites ?? TEST_SITES,
         upstreams: { ...PRIVATE_IPS },
@@ -125,7 +124,7 @@ export function harnessUserData(input: UserDataInput): string {
     const nft = files.find((f) => f.path === "/etc/nftables.conf");
     if (!nft) throw new Error("harness: the user data has no /etc/nftables.conf");
     nft.content = harnessNftables(nft.content);
-    return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });
+    return serializeCloudConfig(doc);
 }
 
 /**

@@ -32,7 +32,6 @@ import {
     harnessSshOptions,
     makeVm,
     onShutdown,
-    PRIVATE_CIDR,
     PRIVATE_IPS,
     REPO_ROOT,
     Vm,
@@ -144,7 +143,6 @@ function localInput(
         sshAuthorizedKeys: [...cfg.sshPublicKeys, localKey],
         dataVolumeSerial: serial,
         // The harness's bridge, not the stack's CIDR: that one may be routed on this host.
-        privateCidr: PRIVATE_CIDR,
         publicHostname: cfg.publicHostname,
         // No ACME here: the self-signed fallback.
         letsencryptEmail: undefined,

@@ -41,7 +41,6 @@ function args(role: RoleName, over: Partial<RoleVmArgs> = {}): RoleVmArgs {
         userData: {
             adminUser: "debian",
             sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey op"],
-            privateCidr: "10.20.0.0/24",
             publicHostname: "ouvroir.example.org",
             sites: [],
             upstreams: {},

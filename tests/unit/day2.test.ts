@@ -10,7 +10,6 @@ const base: UserDataInput = {
     adminUser: "debian",
     sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey op"],
     dataVolumeSerial: "0f0e0d0c-0001-4000-8",
-    privateCidr: "10.20.0.0/24",
     publicHostname: "ouvroir.example.org",
     sites: [{ name: "atlas", domains: ["atlas.example.org"], kind: "static" }],
     upstreams: { xmldb: "10.20.0.11", iiif: "10.20.0.12", app: "10.20.0.13" },
