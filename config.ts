@@ -18,7 +18,7 @@ import {
     isRoleName,
 } from "./components/roles";
 import { BackupSettings, validateBackupSettings } from "./components/backup";
-import { restxqPathProblem } from "./components/userData";
+import { restxqPathProblem } from "./components/roles/web";
 import type { Download, Researcher, Site } from "./components/userData";
 
 export const PROJECT = "ouvroir";
@@ -1065,7 +1065,7 @@ export function quotaUsage(cfg: StackConfig): Usage {
         volumeGb,
         floatingIps: roles.filter((r) => ROLES[r].public).length,
         // One per role, the bastion-membership group of the private network, and one member
-        // group per client role (roles.ts clientRoles: the app server, for BaseX's port).
+        // group per client role (components/roles/ clientRoles: the app server, for BaseX's port).
         securityGroups: roles.length + 1 + clientRoles(roles).length,
     };
 }

@@ -25,8 +25,7 @@ import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
 import { endpoints, sshConfig } from "./components/outputs";
 import { PrivateNetwork } from "./components/privateNetwork";
-import { ROLE_CLASSES } from "./components/roleClasses";
-import { ROLES, ROLE_NAMES, RoleName, clientRoles } from "./components/roles";
+import { ROLES, ROLE_NAMES, RoleName, clientRoles, publicRole } from "./components/roles";
 import { RoleUserData, RoleVm } from "./components/roleVm";
 
 export async function program(): Promise<Record<string, unknown>> {
@@ -73,9 +72,9 @@ export async function program(): Promise<Record<string, unknown>> {
         sshAuthorizedKeys: cfg.sshPublicKeys,
         publicHostname: cfg.publicHostname,
         letsencryptEmail: cfg.letsencryptEmail,
-        sites: role === "web" ? cfg.sites : [],
+        sites: ROLES[role].takes.includes("sites") ? cfg.sites : [],
         upstreams: {},
-        researchers: role === "sandbox" ? cfg.researchers : [],
+        researchers: ROLES[role].takes.includes("researchers") ? cfg.researchers : [],
         sqlEngine: cfg.sqlEngine,
         packageSource: cfg.packageSource,
         downloads: cfg.downloads,
@@ -83,7 +82,7 @@ export async function program(): Promise<Record<string, unknown>> {
     const vm = (role: RoleName, userData: pulumi.Input<RoleUserData>): RoleVm => {
         const rc = cfg.roles[role];
         if (!rc) throw new Error(`role ${role} is not deployed`);
-        return new ROLE_CLASSES[role](role, {
+        return new RoleVm(ROLES[role].typeToken, role, ROLES[role], {
             stack: cfg.stack,
             flavor: rc.flavor,
             imageId: image,
@@ -138,7 +137,9 @@ export async function program(): Promise<Record<string, unknown>> {
     }
     const pinnedKey = (role: RoleName): pulumi.Output<string> | undefined =>
         hostKey[role]?.apply((k) => k.publicKey);
-    const web = vms.web as RoleVm;
+    // The public role (the web server): the bastion every SSH connection goes through.
+    const bastionRole = publicRole();
+    const web = vms[bastionRole] as RoleVm;
 
     const publicIp = web.publicIp ?? pulumi.output("");
 
@@ -149,10 +150,10 @@ export async function program(): Promise<Record<string, unknown>> {
             new RoleDay2(`${role}-day2`, {
                 role,
                 instanceId: v.instanceId,
-                host: role === "web" ? publicIp : v.privateIp,
-                bastion: role === "web" ? undefined : publicIp,
+                host: role === bastionRole ? publicIp : v.privateIp,
+                bastion: role === bastionRole ? undefined : publicIp,
                 hostKey: pinnedKey(role),
-                bastionHostKey: role === "web" ? undefined : pinnedKey("web"),
+                bastionHostKey: role === bastionRole ? undefined : pinnedKey(bastionRole),
                 user: cfg.adminUser,
                 // Without the secret key, the command provider uses the operator's SSH agent.
                 privateKey: secrets?.sshPrivateKey,
@@ -179,14 +180,16 @@ export async function program(): Promise<Record<string, unknown>> {
         sshConfig: pulumi
             .all([
                 publicIp,
-                pulumi.all(privateHosts.filter((h) => h.role !== "web").map((h) => h.vm.privateIp)),
+                pulumi.all(
+                    privateHosts.filter((h) => h.role !== bastionRole).map((h) => h.vm.privateIp),
+                ),
             ])
             .apply(([ip, ips]) =>
                 sshConfig(
                     cfg.adminUser,
-                    { name: instanceName(cfg.stack, "web"), publicIp: ip },
+                    { name: instanceName(cfg.stack, bastionRole), publicIp: ip },
                     privateHosts
-                        .filter((h) => h.role !== "web")
+                        .filter((h) => h.role !== bastionRole)
                         .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "", role: h.role })),
                 ),
             ),
@@ -201,7 +204,7 @@ export async function program(): Promise<Record<string, unknown>> {
                 hostKeys.pinned.map((role) =>
                     pulumi
                         .all([
-                            role === "web" ? publicIp : (vms[role] as RoleVm).privateIp,
+                            role === bastionRole ? publicIp : (vms[role] as RoleVm).privateIp,
                             pulumi.unsecret(pinnedKey(role) as pulumi.Output<string>),
                         ])
                         .apply(([ip, key]) => `${ip} ${key}`),

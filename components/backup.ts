@@ -5,12 +5,12 @@
  * root that installs and schedules the backups. Secrets arrive here, never in user data.
  *
  * The scripts and units live in cloud-init/files/backup/ and are embedded (base64) so the
- * fragment is self-contained; what each role backs up is data, in BACKUP_PLANS.
+ * fragment is self-contained; what each role backs up is data, in its spec (components/roles/).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { shellWord as q, systemdValue } from "./escape";
-import { RoleName, ROLES } from "./roles";
+import { BackupPlan, RoleName, ROLES } from "./roles";
 
 export interface BackupSettings {
     /** S3 endpoint URL, e.g. https://object-arbutus.alliancecan.ca */
@@ -30,70 +30,17 @@ export interface BackupSecrets {
     readonly resticPassword: string;
 }
 
-/** What one role backs up and how it comes back. */
-export interface BackupPlan {
-    /**
-     * Consistent dumps made before each backup, into `<data>/backup-dumps/`: `basex` (CREATE
-     * BACKUP of every database, run by the BaseX server through its own client), `sql` (mariadb-dump --single-transaction or pg_dumpall, whichever
-     * engine the VM runs). The live database directories are excluded: the dumps are the backup.
-     */
-    readonly dumps: readonly ("basex" | "sql")[];
-    /** restic exclude patterns (absolute): caches, live database files. */
-    readonly excludes: readonly string[];
-    /** systemd unit patterns stopped during a restore and started again after it. */
-    readonly services: readonly string[];
-    /** The role's idempotent setup scripts, run after a restore (they enable restored apps/sites). */
-    readonly afterRestore: readonly string[];
-}
-
 const data = (role: RoleName): string => ROLES[role].dataMountPoint;
 
-/** Every role: the filesystem's own directory and a half-made dump are never worth keeping. */
-const common = (role: RoleName): string[] => [
-    `${data(role)}/lost+found`,
-    `${data(role)}/backup-dumps/basex.new`,
-];
-
-export const BACKUP_PLANS: Readonly<Record<RoleName, BackupPlan>> = {
-    web: {
-        dumps: [],
-        excludes: common("web"),
-        services: ["nginx.service"],
-        afterRestore: ["/usr/local/sbin/ouvroir-web-setup"],
-    },
-    xmldb: {
-        dumps: ["basex"],
-        excludes: common("xmldb"),
-        // Debian's BaseX 9.7 is served over HTTP by a gateway that stops with BaseX (Requires=).
-        services: ["basex.service", "basex-rest-gateway.service"],
-        afterRestore: [],
-    },
-    iiif: {
-        dumps: [],
-        // Derivatives are recomputed from the images on demand: the bulk of the volume, no value.
-        excludes: [...common("iiif"), `${data("iiif")}/iiif/cache`],
-        services: ["cantaloupe.service", "lighttpd.service"],
-        afterRestore: [],
-    },
-    app: {
-        dumps: ["sql"],
-        excludes: [...common("app"), `${data("app")}/mysql`, `${data("app")}/postgresql`],
-        services: ["ouvroir-app@*.service", "mariadb.service", "postgresql.service"],
-        afterRestore: ["/usr/local/sbin/ouvroir-app-setup"],
-    },
-    sandbox: {
-        dumps: [],
-        // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;
-        // copying a live overlay store would not restore anyway.
-        excludes: [
-            ...common("sandbox"),
-            `${data("sandbox")}/home/*/docker`,
-            `${data("sandbox")}/home/*/.cache`,
-        ],
-        services: [],
-        afterRestore: ["/usr/local/sbin/ouvroir-sandbox-setup"],
-    },
-};
+/**
+ * Pure: a role's backup plan (its spec's `backup`) with what no role keeps: the filesystem's own
+ * directory and a half-made dump.
+ */
+export function backupPlan(role: RoleName): BackupPlan {
+    const own = ROLES[role].backup;
+    const common = [`${data(role)}/lost+found`, `${data(role)}/backup-dumps/basex.new`];
+    return { ...own, excludes: [...common, ...own.excludes] };
+}
 
 /** The files of cloud-init/files/backup/ the fragment installs, with their modes. */
 export const BACKUP_FILES: readonly {
@@ -197,7 +144,7 @@ export function renderBackupConf(
     hostname: string,
     settings: BackupSettings,
 ): string {
-    const plan = BACKUP_PLANS[role];
+    const plan = backupPlan(role);
     return [
         `# ouvroir backup settings for ${hostname} (${role}): rendered by components/backup.ts`,
         `BACKUP_ROLE=${q(role)}`,
@@ -257,7 +204,7 @@ export function renderBackupSetup(
         if (typeof v !== "string" || v.length === 0)
             throw new Error(`backup of ${hostname}: secret ${k} is empty`);
     }
-    const plan = BACKUP_PLANS[role];
+    const plan = backupPlan(role);
     const vars = { onCalendar: systemdValue("ouvroir:backup.onCalendar", settings.onCalendar) };
     const lines = [
         `# --- ouvroir backup (restic -> ${settings.endpoint}/${settings.bucket}/${hostname}): components/backup.ts`,

@@ -1,13 +1,11 @@
 /** Pure: the stack outputs an operator reads (SSH config, URLs). */
 import { sshConfigToken as t } from "./escape";
+import { isRoleName, ROLES } from "./roles";
 import type { Site } from "./userData";
 
-/** Local port of the BaseX admin tunnel (`ssh -N <stack>-xmldb-1-tunnel`, then http://localhost:8984/). */
-export const BASEX_TUNNEL_PORT = 8984;
-
 /**
- * An ~/.ssh/config snippet that reaches every VM through the bastion (ProxyJump), and a tunnel
- * host for BaseX's admin (REST, DBA), which is never public. Every value is one ssh-config
+ * An ~/.ssh/config snippet that reaches every VM through the bastion (ProxyJump), and the
+ * tunnel hosts the roles' specs declare (BaseX's admin: REST, DBA), which are never public. Every value is one ssh-config
  * token (escape.ts): a newline or space in a name cannot add a directive.
  */
 export function sshConfig(
@@ -28,18 +26,22 @@ export function sshConfig(
             `    ProxyJump ${t("host name", bastion.name)}`,
         ];
         lines.push(`Host ${t("host name", h.name)}`, ...host);
-        if (h.role === "xmldb") {
+        const tunnels = h.role !== undefined && isRoleName(h.role) ? ROLES[h.role].tunnels : [];
+        for (const tunnel of tunnels ?? []) {
             lines.push(
-                `Host ${t("host name", h.name)}-tunnel`,
+                `Host ${t("host name", h.name)}-${tunnel.suffix}`,
                 ...host,
-                `    LocalForward ${BASEX_TUNNEL_PORT} 127.0.0.1:8080`,
+                `    LocalForward ${tunnel.localPort} 127.0.0.1:${tunnel.remotePort}`,
             );
         }
     }
     return lines.join("\n") + "\n";
 }
 
-/** Public URLs: the main host (its name, or the floating IP until DNS exists) and each site. */
+/**
+ * Public URLs: the main host (its name, or the floating IP until DNS exists), the tunnels' local
+ * URLs (`ssh -N <host>-tunnel` first), the roles' paths on the main host, and each site.
+ */
 export function endpoints(
     publicHostname: string,
     publicIp: string,
@@ -48,9 +50,14 @@ export function endpoints(
 ): Record<string, string> {
     const base = `https://${publicHostname || publicIp}`;
     const out: Record<string, string> = { web: `${base}/` };
-    // BaseX's admin is reached through the bastion only: `ssh -N <stack>-xmldb-1-tunnel`.
-    if (roles.includes("xmldb")) out.basexAdmin = `http://localhost:${BASEX_TUNNEL_PORT}/`;
-    if (roles.includes("iiif")) out.iiif = `${base}/iiif/3/`;
+    const specs = roles.filter(isRoleName).map((r) => ROLES[r]);
+    for (const spec of specs) {
+        for (const tunnel of spec.tunnels ?? [])
+            out[tunnel.endpoint] = `http://localhost:${tunnel.localPort}/`;
+    }
+    for (const spec of specs) {
+        for (const [key, p] of Object.entries(spec.publicPaths ?? {})) out[key] = `${base}${p}`;
+    }
     for (const s of sites) out[`site:${s.name}`] = `https://${s.domains[0] ?? publicHostname}/`;
     return out;
 }

@@ -1,12 +1,20 @@
 /**
  * The shared mechanics of every role VM: security group and rules, a port on the private subnet,
  * an instance booting from a volume, a data volume and its attachment for stateful roles, and a
- * floating IP for the public role. Role classes stay thin; their differences are in roles.ts.
+ * floating IP for the public role. A role is its spec (components/roles/): this file names none.
  */
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { instanceName, roleResourceName, volumeSerial } from "./naming";
-import { PortRule, ROLE_NAMES, RoleName, RoleSpec, SQL_PORTS, rolePorts } from "./roles";
+import {
+    PortRule,
+    ROLE_NAMES,
+    RoleName,
+    RoleSpec,
+    SQL_PORTS,
+    publicRole,
+    rolePorts,
+} from "./roles";
 import { UserDataInput, renderUserData } from "./userData";
 
 /** What a role's user data needs besides what the component knows (role, host name, volume). */
@@ -193,7 +201,9 @@ export class RoleVm extends pulumi.ComponentResource {
         );
         const groupOf = (role: RoleName): pulumi.Input<string> => {
             const id =
-                role === "web" ? args.network.bastionGroupId : args.network.clientGroupIds?.[role];
+                role === publicRole()
+                    ? args.network.bastionGroupId
+                    : args.network.clientGroupIds?.[role];
             if (id === undefined)
                 throw new Error(`${name}: no member security group for role ${role}`);
             return id;
@@ -207,7 +217,7 @@ export class RoleVm extends pulumi.ComponentResource {
             // a changed description would replace the rule.
             const from =
                 "role" in source
-                    ? source.role === "web" && rule.name === "ssh"
+                    ? source.role === publicRole() && rule.name === "ssh"
                         ? "bastion"
                         : source.role
                     : rule.from;

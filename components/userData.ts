@@ -6,12 +6,22 @@
  * all a role's user data may depend on. No secrets travel in it: passwords are generated on the
  * VM at first boot or pushed later over SSH (day-2).
  */
-import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
-import { envFile, nginxToken } from "./escape";
+import {
+    Yaml,
+    YamlMap,
+    applyOuvroirKey,
+    fillPlaceholders,
+    inlineFiles,
+    ipv4,
+    isMap,
+    mergeCloudConfig,
+    readTemplate,
+    serializeCloudConfig,
+} from "./cloudConfig";
+import { envFile } from "./escape";
 import type { HostKey } from "./hostKey";
-import { PortRule, ROLES, RoleName, proxiedPorts, rolePorts, sourceRoles } from "./roles";
+import { PortRule, ROLES, ROLE_NAMES, RoleName, rolePorts, sourceRoles } from "./roles";
 
 export type SiteKind = "static" | "proxy" | "php" | "restxq";
 
@@ -69,7 +79,7 @@ export interface UserDataInput {
     readonly sites: readonly Site[];
     /**
      * Private IPs of the stack's other roles: the web server proxies to them, and each host
-     * firewall accepts only the roles a port names (roles.ts).
+     * firewall accepts only the roles a port names (components/roles/).
      */
     readonly upstreams: Partial<Record<RoleName, string>>;
     /** Sandbox only: researcher accounts. */
@@ -89,150 +99,8 @@ export interface UserDataInput {
     };
 }
 
-/** The file of each role in `cloud-init/`, merged onto `base.yaml`. */
-export const ROLE_TEMPLATES: Readonly<Record<RoleName, string>> = {
-    web: "web-server.yaml",
-    xmldb: "xml-database.yaml",
-    iiif: "iiif-server.yaml",
-    app: "app-server.yaml",
-    sandbox: "sandbox-host.yaml",
-};
-
 /** Where the templates live; tests and scripts may point elsewhere. */
 export const CLOUD_INIT_DIR = path.join(__dirname, "..", "cloud-init");
-
-/** The SQL port the app server opens in its host firewall (roles.ts declares MariaDB's). */
-
-type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
-type YamlMap = { [key: string]: Yaml };
-
-function isMap(value: Yaml | undefined): value is YamlMap {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Maps deep-merged, lists concatenated (first one first), anything else: the later value wins. */
-export function mergeCloudConfig(a: YamlMap, b: YamlMap): YamlMap {
-    const out: YamlMap = { ...a };
-    for (const [key, value] of Object.entries(b)) {
-        const prev = out[key];
-        if (Array.isArray(prev) && Array.isArray(value)) {
-            out[key] = [...prev, ...value];
-        } else if (isMap(prev) && isMap(value)) {
-            out[key] = mergeCloudConfig(prev, value);
-        } else {
-            out[key] = value;
-        }
-    }
-    return out;
-}
-
-function readTemplate(dir: string, file: string): YamlMap {
-    const doc = YAML.parse(fs.readFileSync(path.join(dir, file), "utf8")) as Yaml;
-    if (!isMap(doc)) {
-        throw new Error(`cloud-init/${file}: expected a mapping at the top level`);
-    }
-    return doc;
-}
-
-const PLACEHOLDER = /\{\{([A-Za-z0-9_]+)\}\}/g;
-
-/** Fills `{{name}}` in every string of a parsed document; a whole-string placeholder may be a list. */
-export function fillPlaceholders(
-    node: Yaml,
-    vars: Readonly<Record<string, Yaml>>,
-    where = "",
-): Yaml {
-    if (Array.isArray(node)) {
-        return node.map((item, i) => fillPlaceholders(item, vars, `${where}[${i}]`));
-    }
-    if (isMap(node)) {
-        const out: YamlMap = {};
-        for (const [key, value] of Object.entries(node)) {
-            out[key] = fillPlaceholders(value, vars, where ? `${where}.${key}` : key);
-        }
-        return out;
-    }
-    if (typeof node !== "string") {
-        return node;
-    }
-    const whole = /^\{\{([A-Za-z0-9_]+)\}\}$/.exec(node);
-    if (whole?.[1] !== undefined && whole[1] in vars) {
-        return vars[whole[1]] ?? null;
-    }
-    return node.replace(PLACEHOLDER, (_match, name: string) => {
-        if (!(name in vars)) {
-            throw new Error(`cloud-init: unknown placeholder {{${name}}} at ${where}`);
-        }
-        const value = vars[name];
-        if (typeof value === "object" && value !== null) {
-            throw new Error(`cloud-init: placeholder {{${name}}} at ${where} is a list or map`);
-        }
-        return String(value ?? "");
-    });
-}
-
-function readFileSource(dir: string, source: string): string {
-    const file = path.resolve(dir, "files", source);
-    if (!file.startsWith(path.resolve(dir, "files") + path.sep)) {
-        throw new Error(`cloud-init: write_files source ${source} leaves cloud-init/files/`);
-    }
-    return fs.readFileSync(file, "utf8");
-}
-
-/** Replaces `source: <path under cloud-init/files/>` in write_files entries by the file's content. */
-function inlineFiles(doc: YamlMap, dir: string): YamlMap {
-    const files = doc["write_files"];
-    if (!Array.isArray(files)) {
-        return doc;
-    }
-    const inlined = files.map((entry) => {
-        if (!isMap(entry) || typeof entry["source"] !== "string") {
-            return entry;
-        }
-        const { source, ...rest } = entry;
-        return { ...rest, content: readFileSource(dir, source) };
-    });
-    return { ...doc, write_files: inlined };
-}
-
-/** The renderer's own key in the templates: variants chosen by the input, never sent to the VM. */
-interface OuvroirKey {
-    dataVolume?: YamlMap;
-    noDataVolume?: YamlMap;
-    /** `"<input field>=<value>"` → fragment merged when the input matches. */
-    variants?: Record<string, YamlMap>;
-}
-
-function variantMatches(condition: string, flags: Readonly<Record<string, string>>): boolean {
-    const [key, value] = condition.split("=");
-    if (key === undefined || value === undefined || !(key in flags)) {
-        throw new Error(`cloud-init: unknown variant condition "${condition}"`);
-    }
-    return flags[key] === value;
-}
-
-function applyOuvroirKey(
-    doc: YamlMap,
-    flags: Readonly<Record<string, string>>,
-    hasVolume: boolean,
-): YamlMap {
-    const { ouvroir, ...rest } = doc;
-    let out: YamlMap = rest;
-    if (ouvroir === undefined) {
-        return out;
-    }
-    const key = ouvroir as OuvroirKey;
-    const volumePart = hasVolume ? key.dataVolume : key.noDataVolume;
-    if (volumePart !== undefined) {
-        out = mergeCloudConfig(out, volumePart);
-    }
-    for (const [condition, fragment] of Object.entries(key.variants ?? {})) {
-        if (variantMatches(condition, flags)) {
-            out = mergeCloudConfig(out, fragment);
-        }
-    }
-    return out;
-}
 
 /**
  * nftables lines for the role's declared ports: `world` and `admin` from anywhere (the security
@@ -260,168 +128,6 @@ function sourceAddresses(rule: PortRule, upstreams: UserDataInput["upstreams"]):
         .map((r) => upstreams[r])
         .filter((ip): ip is string => ip !== undefined && ip !== "")
         .map((ip) => ipv4("upstreams", ip));
-}
-
-/** An IPv4 address, checked before it reaches nftables or Nginx. */
-function ipv4(what: string, ip: string): string {
-    if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(ip))
-        throw new Error(`${what}: ${JSON.stringify(ip)} is not an IPv4 address`);
-    return ip;
-}
-
-/** Nginx configuration of the web server, built from the templates in `files/web/`. */
-function webFiles(input: UserDataInput, dir: string): YamlMap[] {
-    const read = (name: string): string => readFileSource(dir, `web/${name}`);
-    const upstream = (role: RoleName, port: number): string => {
-        const ip = input.upstreams[role];
-        if (ip === undefined)
-            throw new Error(`web server: no address for role ${role} in upstreams`);
-        return nginxToken("upstream", `${ipv4(`upstreams.${role}`, ip)}:${port}`);
-    };
-    const locations: string[] = [];
-    if (input.upstreams.iiif !== undefined) {
-        locations.push(
-            read("location-iiif.conf").replaceAll("{{upstream}}", upstream("iiif", 8182)),
-        );
-    }
-    // A site may claim the public host name: the default vhost then serves that site's files.
-    const main = input.sites.find((s) => s.domains.includes(input.publicHostname));
-    if (main !== undefined && main.kind !== "static") {
-        throw new Error(
-            `site ${main.name}: only a static site may use publicHostname ${input.publicHostname} ` +
-                "(the default vhost also carries /iiif/); give it another domain",
-        );
-    }
-    const files: YamlMap[] = [
-        {
-            path: "/etc/nginx/sites-available/00-default.conf",
-            permissions: "0644",
-            defer: true,
-            content: read("default-vhost.conf")
-                .replace("{{defaultLocations}}", locations.join("\n"))
-                .replaceAll(
-                    "{{publicHostname}}",
-                    input.publicHostname === ""
-                        ? ""
-                        : nginxToken("publicHostname", input.publicHostname),
-                )
-                .replaceAll("{{defaultRoot}}", nginxToken("site name", main?.name ?? "default")),
-        },
-    ];
-    for (const site of input.sites) {
-        const domains = site.domains.filter((d) => d !== input.publicHostname);
-        if (domains.length === 0) {
-            continue;
-        }
-        let target = "";
-        let restxq = "";
-        if (site.kind === "proxy") {
-            const role = site.upstreamRole;
-            if (
-                role === undefined ||
-                input.upstreams[role] === undefined ||
-                site.upstreamPort === undefined
-            ) {
-                throw new Error(
-                    `site ${site.name}: a proxy site needs upstreamRole and upstreamPort, and ` +
-                        `upstreams must hold that role's address (got ${role ?? "none"})`,
-                );
-            }
-            const port = site.upstreamPort;
-            if (!proxiedPorts(role).some((p) => port >= p.port && port <= (p.portMax ?? p.port))) {
-                throw new Error(
-                    `site ${site.name}: ${role}:${port} is not a port a proxy site may forward to`,
-                );
-            }
-            target = upstream(role, port);
-        }
-        if (site.kind === "restxq") {
-            target = upstream("xmldb", 8080);
-            restxq = restxqLocations(site, target, read("location-restxq.conf"));
-        }
-        files.push({
-            path: `/etc/nginx/sites-available/${nginxToken("site name", site.name)}.conf`,
-            permissions: "0644",
-            defer: true,
-            content: read(`site-${site.kind}.conf`)
-                .replaceAll("{{siteName}}", nginxToken("site name", site.name))
-                .replaceAll(
-                    "{{serverNames}}",
-                    domains.map((d) => nginxToken(`site ${site.name} domain`, d)).join(" "),
-                )
-                .replaceAll("{{upstream}}", target)
-                .replace("{{restxqLocations}}", restxq),
-        });
-    }
-    files.push({
-        path: "/etc/ouvroir/sites",
-        permissions: "0644",
-        content:
-            ["default " + input.publicHostname, ...input.sites.map(siteLine)].join("\n") + "\n",
-    });
-    return files;
-}
-
-/** BaseX's own paths, never published: REST, the DBA web admin, WebDAV, WebSockets. */
-export const BASEX_ADMIN_PATHS = ["rest", "dba", "webdav", "ws"] as const;
-
-/**
- * Pure: why a RESTXQ path prefix cannot be published, or undefined when it can: `shape` (not
- * like `/edition/`: letters, digits, . _ -; no `/`, no `..`) or the BaseX admin path it names.
- * Config validation and the renderer both ask this one rule.
- */
-export function restxqPathProblem(
-    p: string,
-): "shape" | (typeof BASEX_ADMIN_PATHS)[number] | undefined {
-    if (!/^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/.test(p)) return "shape";
-    const first = (p.split("/")[1] ?? "").toLowerCase();
-    return BASEX_ADMIN_PATHS.find((a) => a === first);
-}
-
-/** One Nginx location per published RESTXQ path prefix. */
-function restxqLocations(site: Site, target: string, template: string): string {
-    const paths = site.paths ?? [];
-    if (paths.length === 0) throw new Error(`site ${site.name}: a restxq site needs paths`);
-    return paths
-        .map((p) => {
-            if (restxqPathProblem(p) !== undefined) {
-                throw new Error(`site ${site.name}: path ${JSON.stringify(p)} cannot be published`);
-            }
-            return template
-                .replaceAll("{{path}}", nginxToken("restxq path", p))
-                .replaceAll("{{upstream}}", target);
-        })
-        .join("\n");
-}
-
-/** One line per vhost for the boot scripts: `<name> <domain> <domain>…`. */
-function siteLine(site: Site): string {
-    return [site.name, ...site.domains].join(" ");
-}
-
-/** Researcher accounts (no sudo, their own keys) and their per-user slice limits. */
-function sandboxParts(input: UserDataInput): YamlMap {
-    const users: Yaml[] = input.researchers.map((r) => ({
-        name: r.name,
-        gecos: "Researcher",
-        shell: "/bin/bash",
-        lock_passwd: true,
-        homedir: `/srv/data/home/${r.name}`,
-        ssh_authorized_keys: [...r.sshPublicKeys],
-    }));
-    const limits = input.researchers
-        .map((r) => `${r.name} ${r.cpuPercent} ${r.memoryMiB}`)
-        .join("\n");
-    return {
-        users,
-        write_files: [
-            {
-                path: "/etc/ouvroir/researchers",
-                permissions: "0644",
-                content: limits === "" ? "" : limits + "\n",
-            },
-        ],
-    };
 }
 
 /**
@@ -453,7 +159,8 @@ export const SETTINGS_ENV_PATH = "/etc/ouvroir/settings.env";
  */
 export function settingsEnv(input: UserDataInput): string {
     const d = input.downloads;
-    const sql = ROLES.app.ports.find((p) => p.name === "sql");
+    // The SQL server's clients: the sources of the rule named `sql` (the app role's).
+    const sql = ROLE_NAMES.flatMap((r) => ROLES[r].ports).find((p) => p.name === "sql");
     const sqlClients = sql ? sourceAddresses(sql, input.upstreams) : [];
     return (
         "# ouvroir: the values from config that this VM's scripts use (components/userData.ts).\n" +
@@ -490,7 +197,7 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
     let doc = applyOuvroirKey(readTemplate(dir, "base.yaml"), flags, hasVolume);
     doc = mergeCloudConfig(
         doc,
-        applyOuvroirKey(readTemplate(dir, ROLE_TEMPLATES[input.role]), flags, hasVolume),
+        applyOuvroirKey(readTemplate(dir, ROLES[input.role].cloudInit.template), flags, hasVolume),
     );
     doc = mergeCloudConfig(doc, {
         write_files: [
@@ -509,12 +216,8 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
             },
         });
     }
-    if (input.role === "web") {
-        doc = mergeCloudConfig(doc, { write_files: webFiles(input, dir) });
-    }
-    if (input.role === "sandbox") {
-        doc = mergeCloudConfig(doc, sandboxParts(input));
-    }
+    const parts = ROLES[input.role].cloudInit.parts;
+    if (parts) doc = mergeCloudConfig(doc, parts(input, dir));
     doc = inlineFiles(doc, dir);
     return fillPlaceholders(doc, placeholderValues(input)) as YamlMap;
 }
@@ -525,11 +228,6 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
  */
 export function renderUserData(input: UserDataInput, dir: string = CLOUD_INIT_DIR): string {
     return serializeCloudConfig(buildCloudConfig(input, dir));
-}
-
-/** Pure: a built document as the `#cloud-config` text cloud-init reads. */
-export function serializeCloudConfig(doc: YamlMap): string {
-    return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });
 }
 
 /** What a role installs and writes: for tests and the boot benchmark's apt-get floor. */

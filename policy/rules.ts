@@ -103,7 +103,7 @@ export function stackOfUrn(urn: string): string {
 /**
  * The role a resource belongs to: first from its parents' type tokens in the URN
  * (`ouvroir:vm:WebServerVM$openstack:...`), innermost first, then from its logical name
- * (`${stack}-${short}-...` or `${short}-...`, see components/roles.ts). `undefined` when neither
+ * (`${stack}-${short}-...` or `${short}-...`, see the role specs in components/roles/). `undefined` when neither
  * says.
  */
 export function roleOf(name: string, urn: string): RoleName | undefined {

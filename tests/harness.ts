@@ -118,6 +118,8 @@ export function recorder(records: Registration[]): pulumi.ResourceTransformation
             name: args.name,
             inputs: args.props as Record<string, unknown>,
             opts: args.opts,
+            // The parent's logical name (Pulumi keeps it on the resource as __name).
+            parent: (args.opts.parent as unknown as { __name?: string } | undefined)?.__name,
         });
         return undefined;
     };

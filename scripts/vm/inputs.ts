@@ -10,8 +10,8 @@ import {
     Site,
     UserDataInput,
     buildCloudConfig,
-    serializeCloudConfig,
 } from "../../components/userData";
+import { serializeCloudConfig } from "../../components/cloudConfig";
 import { HostKey, hostKeyFromSeed } from "../../components/hostKey";
 import { HOST_PRIVATE_IP, PRIVATE_IPS } from "./qemu";
 

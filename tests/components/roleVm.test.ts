@@ -8,7 +8,7 @@ import {
     dataOptions,
     instanceOptions,
 } from "../../components/roleVm";
-import { ROLE_CLASSES } from "../../components/roleClasses";
+import { ROLE_CLASSES } from "../../components/roleComponents";
 import { Registration, byType, installMocks, resolved, runStack, valueOf } from "../harness";
 
 const T = {

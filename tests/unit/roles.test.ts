@@ -1,4 +1,6 @@
 // Pure: the role table's invariants. Does not prove that the components honour it.
+import * as fs from "fs";
+import * as path from "path";
 import { ROLES, ROLE_NAMES, clientRoles, sourceRoles } from "../../components/roles";
 
 describe("role table", () => {
@@ -48,5 +50,31 @@ describe("role table", () => {
         expect(clientRoles([...ROLE_NAMES])).toEqual(["app"]);
         expect(clientRoles(["web", "app", "sandbox"])).toEqual([]);
         expect(clientRoles(["web", "xmldb"])).toEqual([]);
+    });
+});
+
+describe("one role, one place", () => {
+    const root = path.join(__dirname, "..", "..");
+    it("each role's spec is its own file in components/roles/, listed once in the registry", () => {
+        const files = fs
+            .readdirSync(path.join(root, "components", "roles"))
+            .filter((f) => !["index.ts", "registry.ts", "types.ts"].includes(f));
+        expect(files.sort()).toEqual(ROLE_NAMES.map((r) => `${r}.ts`).sort());
+        for (const role of ROLE_NAMES) expect(ROLES[role].name).toBe(role);
+    });
+    it("no mechanic names a role: the program and components/ outside roles/ read specs only", () => {
+        const names = ROLE_NAMES.map((r) => `"${r}"`);
+        const mechanics = [
+            "program.ts",
+            ...fs
+                .readdirSync(path.join(root, "components"))
+                .filter((f) => f.endsWith(".ts") && f !== "roleComponents.ts")
+                .map((f) => `components/${f}`),
+        ];
+        const found = mechanics.flatMap((file) => {
+            const text = fs.readFileSync(path.join(root, file), "utf8");
+            return names.filter((n) => text.includes(n)).map((n) => `${file}: ${n}`);
+        });
+        expect(found).toEqual([]);
     });
 });

@@ -3,14 +3,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { fillPlaceholders, mergeCloudConfig } from "../../components/cloudConfig";
 import { ROLES, ROLE_NAMES, sourceRoles } from "../../components/roles";
 import {
     CLOUD_INIT_DIR,
     UserDataInput,
     buildCloudConfig,
-    fillPlaceholders,
     firewallRules,
-    mergeCloudConfig,
     renderUserData,
     roleManifest,
     settingsEnv,
@@ -158,7 +157,7 @@ describe("renderUserData invariants", () => {
     });
 
     it.each(ROLE_NAMES)(
-        "%s: the host firewall opens exactly the ports of roles.ts, each to its roles' addresses",
+        "%s: the host firewall opens exactly the ports of the role specs, each to its roles' addresses",
         (role) => {
             const input = exampleInput(role);
             const nft = file(parse(input), "/etc/nftables.conf").content;

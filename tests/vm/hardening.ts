@@ -4,7 +4,7 @@
  * - Lynis's hardening index: the host's Debian `lynis` package (a shell script) is copied into
  *   the guest as a tarball and run from there (`--usecwd`), so the guest neither installs a
  *   package under TCG nor keeps one (Debian's package would enable its own timer);
- * - listeners on non-loopback addresses ⊆ the role's ports in components/roles.ts;
+ * - listeners on non-loopback addresses ⊆ the role's ports in the role specs (components/roles/);
  * - sshd's effective settings: keys only, no root;
  * - unattended upgrades enabled; fail2ban active with its sshd jail (base, so every role,
  *   the bastion included).

@@ -1,0 +1,104 @@
+/** The sandbox host: rootless Docker for researchers, one account and one slice each. */
+import { Yaml, YamlMap } from "../cloudConfig";
+import { shellWord as q } from "../escape";
+import type { UserDataInput } from "../userData";
+import { FROM_WEB, RoleSpec, ssh } from "./types";
+
+const DATA = "/srv/data";
+
+export const sandbox: RoleSpec<"sandbox"> = {
+    name: "sandbox",
+    typeToken: "ouvroir:vm:SandboxHost",
+    short: "sandbox",
+    description: "Rootless Docker sandboxes for researchers",
+    public: false,
+    stateful: true,
+    ports: [
+        ssh(FROM_WEB),
+        { name: "sandbox-web", port: 8100, portMax: 8199, from: FROM_WEB, proxy: true },
+    ],
+    minVcpus: 2,
+    minRamGb: 3,
+    defaultFlavor: "p2-3.75gb",
+    defaultDataVolumeGb: 100,
+    dataMountPoint: DATA,
+    takes: ["researchers"],
+    cloudInit: { template: "sandbox-host.yaml", parts: (input) => sandboxParts(input) },
+    day2: {
+        files: /^\/etc\/ouvroir\/researchers$/,
+        hooks: ["/usr/local/sbin/ouvroir-day2-accounts", "/usr/local/sbin/ouvroir-sandbox-setup"],
+        secrets: [],
+        script: (input) => accountsScript(input),
+    },
+    backup: {
+        dumps: [],
+        // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;
+        // copying a live overlay store would not restore anyway.
+        excludes: [`${DATA}/home/*/docker`, `${DATA}/home/*/.cache`],
+        services: [],
+        afterRestore: ["/usr/local/sbin/ouvroir-sandbox-setup"],
+    },
+};
+
+/** Researcher accounts (no sudo, their own keys) and their per-user slice limits. */
+export function sandboxParts(input: UserDataInput): YamlMap {
+    const users: Yaml[] = input.researchers.map((r) => ({
+        name: r.name,
+        gecos: "Researcher",
+        shell: "/bin/bash",
+        lock_passwd: true,
+        homedir: `${DATA}/home/${r.name}`,
+        ssh_authorized_keys: [...r.sshPublicKeys],
+    }));
+    const limits = input.researchers
+        .map((r) => `${r.name} ${r.cpuPercent} ${r.memoryMiB}`)
+        .join("\n");
+    return {
+        users,
+        write_files: [
+            {
+                path: "/etc/ouvroir/researchers",
+                permissions: "0644",
+                content: limits === "" ? "" : limits + "\n",
+            },
+        ],
+    };
+}
+
+/**
+ * Day-2's account step, installed as /usr/local/sbin/ouvroir-day2-accounts. Accounts are created
+ * by cloud-init's users module at first boot; day-2 adds new ones and locks the ones removed from
+ * the list (expired, keys gone, processes stopped) but keeps their files on the volume: taking a
+ * researcher out must never delete data.
+ */
+export function accountsScript(input: UserDataInput): string[] {
+    const names = input.researchers.map((r) => r.name);
+    const script = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        ...input.researchers.flatMap((r) => [
+            `id -u ${q(r.name)} >/dev/null 2>&1 || useradd --create-home --home-dir ${q(`${DATA}/home/${r.name}`)} --shell /bin/bash ${q(r.name)}`,
+            `usermod --expiredate '' ${q(r.name)} 2>/dev/null`, // "no changes" is the usual case
+            `install -d -m 0700 -o ${q(r.name)} -g ${q(r.name)} ~${r.name}/.ssh`,
+            `printf '%s\\n' ${r.sshPublicKeys.map(q).join(" ")} > ~${r.name}/.ssh/authorized_keys`,
+            `chown ${q(r.name)}: ~${r.name}/.ssh/authorized_keys && chmod 0600 ~${r.name}/.ssh/authorized_keys`,
+        ]),
+        "known=/var/lib/ouvroir/researchers.known",
+        'install -d -m 0755 /var/lib/ouvroir && touch "$known"',
+        `keep=${q(` ${names.join(" ")} `)}`,
+        "while read -r old; do",
+        '    [[ -n "$old" && "$keep" != *" $old "* ]] || continue',
+        '    id -u "$old" >/dev/null 2>&1 || continue',
+        '    usermod --expiredate 1 "$old"',
+        '    rm -f "$(getent passwd "$old" | cut -d: -f6)/.ssh/authorized_keys"',
+        '    loginctl disable-linger "$old" 2>/dev/null || true',
+        '    pkill -KILL -u "$old" 2>/dev/null || true',
+        '    echo "ouvroir-day2: researcher $old removed from the list: account locked, files kept"',
+        'done <"$known"',
+        `printf '%s\\n' ${names.length > 0 ? names.map(q).join(" ") : "''"} | sed '/^$/d' >"$known"`,
+    ].join("\n");
+    return [
+        `echo ${q(Buffer.from(script + "\n").toString("base64"))} | base64 -d > /usr/local/sbin/ouvroir-day2-accounts`,
+        "chmod 0755 /usr/local/sbin/ouvroir-day2-accounts",
+    ];
+}

@@ -1,0 +1,182 @@
+/**
+ * The web server: Nginx virtual hosts and TLS (certbot), the only public VM and the SSH bastion.
+ * Its vhosts are rendered here from the stack's sites; the vhost templates are in
+ * cloud-init/files/web/.
+ */
+import { ipv4, readFileSource, YamlMap } from "../cloudConfig";
+import { nginxToken } from "../escape";
+import type { Site, UserDataInput } from "../userData";
+import { proxiedPorts, RoleName } from "./index";
+import { RoleSpec } from "./types";
+
+export const web: RoleSpec<"web"> = {
+    name: "web",
+    typeToken: "ouvroir:vm:WebServerVM",
+    short: "web",
+    description: "Nginx, virtual hosts, TLS; the only public VM and the SSH bastion",
+    public: true,
+    stateful: true,
+    ports: [
+        { name: "http", port: 80, from: "world" },
+        { name: "https", port: 443, from: "world" },
+        { name: "ssh", port: 22, from: "admin" },
+    ],
+    minVcpus: 1,
+    minRamGb: 1.5,
+    defaultFlavor: "p2-3gb",
+    defaultDataVolumeGb: 20,
+    dataMountPoint: "/srv/data",
+    takes: ["sites"],
+    cloudInit: {
+        template: "web-server.yaml",
+        parts: (input, dir) => ({ write_files: webFiles(input, dir) }),
+    },
+    day2: {
+        files: /^\/etc\/nginx\/sites-available\/[^/]+\.conf$|^\/etc\/ouvroir\/sites$/,
+        prune: {
+            dir: "/etc/nginx/sites-available",
+            suffix: ".conf",
+            alsoIn: "/etc/nginx/sites-enabled",
+        },
+        // certbot: a certificate for each new vhost, once the e-mail is set (a failure, e.g. DNS
+        // not yet pointed, keeps the self-signed one; the daily timer tries again).
+        hooks: ["/usr/local/sbin/ouvroir-web-setup", "/usr/local/sbin/ouvroir-certbot || true"],
+        secrets: [],
+    },
+    backup: {
+        dumps: [],
+        excludes: [],
+        services: ["nginx.service"],
+        afterRestore: ["/usr/local/sbin/ouvroir-web-setup"],
+    },
+};
+
+/** Nginx configuration of the web server, built from the templates in `files/web/`. */
+export function webFiles(input: UserDataInput, dir: string): YamlMap[] {
+    const read = (name: string): string => readFileSource(dir, `web/${name}`);
+    const upstream = (role: RoleName, port: number): string => {
+        const ip = input.upstreams[role];
+        if (ip === undefined)
+            throw new Error(`web server: no address for role ${role} in upstreams`);
+        return nginxToken("upstream", `${ipv4(`upstreams.${role}`, ip)}:${port}`);
+    };
+    const locations: string[] = [];
+    if (input.upstreams.iiif !== undefined) {
+        locations.push(
+            read("location-iiif.conf").replaceAll("{{upstream}}", upstream("iiif", 8182)),
+        );
+    }
+    // A site may claim the public host name: the default vhost then serves that site's files.
+    const main = input.sites.find((s) => s.domains.includes(input.publicHostname));
+    if (main !== undefined && main.kind !== "static") {
+        throw new Error(
+            `site ${main.name}: only a static site may use publicHostname ${input.publicHostname} ` +
+                "(the default vhost also carries /iiif/); give it another domain",
+        );
+    }
+    const files: YamlMap[] = [
+        {
+            path: "/etc/nginx/sites-available/00-default.conf",
+            permissions: "0644",
+            defer: true,
+            content: read("default-vhost.conf")
+                .replace("{{defaultLocations}}", locations.join("\n"))
+                .replaceAll(
+                    "{{publicHostname}}",
+                    input.publicHostname === ""
+                        ? ""
+                        : nginxToken("publicHostname", input.publicHostname),
+                )
+                .replaceAll("{{defaultRoot}}", nginxToken("site name", main?.name ?? "default")),
+        },
+    ];
+    for (const site of input.sites) {
+        const domains = site.domains.filter((d) => d !== input.publicHostname);
+        if (domains.length === 0) {
+            continue;
+        }
+        let target = "";
+        let restxq = "";
+        if (site.kind === "proxy") {
+            const role = site.upstreamRole;
+            if (
+                role === undefined ||
+                input.upstreams[role] === undefined ||
+                site.upstreamPort === undefined
+            ) {
+                throw new Error(
+                    `site ${site.name}: a proxy site needs upstreamRole and upstreamPort, and ` +
+                        `upstreams must hold that role's address (got ${role ?? "none"})`,
+                );
+            }
+            const port = site.upstreamPort;
+            if (!proxiedPorts(role).some((p) => port >= p.port && port <= (p.portMax ?? p.port))) {
+                throw new Error(
+                    `site ${site.name}: ${role}:${port} is not a port a proxy site may forward to`,
+                );
+            }
+            target = upstream(role, port);
+        }
+        if (site.kind === "restxq") {
+            target = upstream("xmldb", 8080);
+            restxq = restxqLocations(site, target, read("location-restxq.conf"));
+        }
+        files.push({
+            path: `/etc/nginx/sites-available/${nginxToken("site name", site.name)}.conf`,
+            permissions: "0644",
+            defer: true,
+            content: read(`site-${site.kind}.conf`)
+                .replaceAll("{{siteName}}", nginxToken("site name", site.name))
+                .replaceAll(
+                    "{{serverNames}}",
+                    domains.map((d) => nginxToken(`site ${site.name} domain`, d)).join(" "),
+                )
+                .replaceAll("{{upstream}}", target)
+                .replace("{{restxqLocations}}", restxq),
+        });
+    }
+    files.push({
+        path: "/etc/ouvroir/sites",
+        permissions: "0644",
+        content:
+            ["default " + input.publicHostname, ...input.sites.map(siteLine)].join("\n") + "\n",
+    });
+    return files;
+}
+
+/** BaseX's own paths, never published: REST, the DBA web admin, WebDAV, WebSockets. */
+export const BASEX_ADMIN_PATHS = ["rest", "dba", "webdav", "ws"] as const;
+
+/**
+ * Pure: why a RESTXQ path prefix cannot be published, or undefined when it can: `shape` (not
+ * like `/edition/`: letters, digits, . _ -; no `/`, no `..`) or the BaseX admin path it names.
+ * Config validation and the renderer both ask this one rule.
+ */
+export function restxqPathProblem(
+    p: string,
+): "shape" | (typeof BASEX_ADMIN_PATHS)[number] | undefined {
+    if (!/^(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/$/.test(p)) return "shape";
+    const first = (p.split("/")[1] ?? "").toLowerCase();
+    return BASEX_ADMIN_PATHS.find((a) => a === first);
+}
+
+/** One Nginx location per published RESTXQ path prefix. */
+function restxqLocations(site: Site, target: string, template: string): string {
+    const paths = site.paths ?? [];
+    if (paths.length === 0) throw new Error(`site ${site.name}: a restxq site needs paths`);
+    return paths
+        .map((p) => {
+            if (restxqPathProblem(p) !== undefined) {
+                throw new Error(`site ${site.name}: path ${JSON.stringify(p)} cannot be published`);
+            }
+            return template
+                .replaceAll("{{path}}", nginxToken("restxq path", p))
+                .replaceAll("{{upstream}}", target);
+        })
+        .join("\n");
+}
+
+/** One line per vhost for the boot scripts: `<name> <domain> <domain>…`. */
+function siteLine(site: Site): string {
+    return [site.name, ...site.domains].join(" ");
+}
