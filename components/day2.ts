@@ -1,83 +1,39 @@
 /**
- * Day-2: what changes after a VM exists (sites, researcher accounts, secrets) is pushed over SSH
- * through the bastion, never by rebuilding the VM. The pushed script is rendered from the same
- * cloud-init data as the first boot (the files a role marks as day-2), so what the program
- * pushes is what the VM tests prove.
+ * Day-2: what changes after a VM exists (packages, files, sites, accounts, keys, secrets) is
+ * pushed over SSH through the bastion, never by rebuilding the VM. The push runs the role's
+ * applier (applier.ts), the very script cloud-init ran at first boot, rendered from the current
+ * input: first boot and day-2 cannot diverge, and what the program pushes is what the VM tests
+ * prove.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
+import { APPLIER_PATH, renderApplier } from "./applier";
 import { BackupSecrets, BackupSettings, renderBackupSetup } from "./backup";
 import { shellWord as q } from "./escape";
 import { RoleName, ROLES } from "./roles";
 import { UserDataInput, buildCloudConfig } from "./userData";
 
 /**
- * Every role: the host firewall (its sources are the other roles' addresses, which change when a
- * role is added) and the settings the scripts read. nftables loads its own table atomically.
- * What a role adds is its spec's `day2` (components/roles/).
- */
-const BASE_FILES = /^\/etc\/nftables\.conf$|^\/etc\/ouvroir\/settings\.env$/;
-const BASE_HOOKS = ["nft -f /etc/nftables.conf"];
-
-/** Pure: whether day-2 rewrites a first-boot file of a role. */
-export function day2Writes(role: RoleName, file: string): boolean {
-    return BASE_FILES.test(file) || (ROLES[role].day2.files?.test(file) ?? false);
-}
-
-/**
- * Pure: the day-2 script of a role for an input and its secrets. Idempotent: re-running it with
- * the same input changes nothing; a removed site's vhost is removed.
+ * Pure: the day-2 script of a role for an input and its secrets: the secrets (0600, root), then
+ * the role's applier written to the VM and run (the same script cloud-init ran at first boot,
+ * rendered from the current input), then the backup setup. Idempotent: re-running it with the
+ * same input changes nothing; a removed site's vhost is removed.
  */
 export function renderDay2Script(
     input: UserDataInput,
     secrets: Readonly<Record<string, string>> = {},
     backup?: { readonly settings: BackupSettings; readonly secrets: BackupSecrets },
 ): string {
-    const spec = ROLES[input.role].day2;
-    const doc = buildCloudConfig(input);
-    const files = (Array.isArray(doc.write_files) ? doc.write_files : [])
-        .map((f) => f as { path: string; content?: string; permissions?: string })
-        .filter((f) => day2Writes(input.role, f.path));
+    const applier = renderApplier(input, buildCloudConfig(input));
     const lines = [
         "#!/bin/bash",
         `# ouvroir day-2 for ${input.hostname} (${input.role}): rendered by components/day2.ts`,
         "set -euo pipefail",
         "umask 022",
     ];
-    if (spec.prune) {
-        const keep = files
-            .filter((f) => f.path.startsWith(spec.prune?.dir + "/"))
-            .map((f) => f.path.split("/").pop() as string);
-        lines.push(
-            `for f in ${spec.prune.dir}/*${spec.prune.suffix}; do`,
-            `    [[ -e "$f" ]] || continue`,
-            `    case "$(basename "$f")" in ${keep.length > 0 ? keep.map(q).join("|") : "''"}) ;; *) rm -f "$f"${spec.prune.alsoIn ? ` "${spec.prune.alsoIn}/$(basename "$f")"` : ""} ;; esac`,
-            "done",
-        );
-    }
-    for (const f of files) {
-        const b64 = Buffer.from(f.content ?? "", "utf8").toString("base64");
-        lines.push(
-            `install -d -m 0755 ${q(f.path.replace(/\/[^/]+$/, ""))}`,
-            `echo ${q(b64)} | base64 -d > ${q(f.path)}.ouvroir-new`,
-            `chmod ${q(f.permissions ?? "0644")} ${q(f.path)}.ouvroir-new`,
-            `mv -f ${q(f.path)}.ouvroir-new ${q(f.path)}`,
-        );
-    }
-    // The operators' keys (ouvroir:sshPublicKeys): cloud-init wrote them at first boot only; a
-    // key added or removed later reaches every VM here. The list replaces the file.
-    const admin = q(input.adminUser);
-    lines.push(
-        `home="$(getent passwd ${admin} | cut -d: -f6)"`,
-        `install -d -m 0700 -o ${admin} -g "$(id -gn ${admin})" "$home/.ssh"`,
-        `printf '%s\\n' ${input.sshAuthorizedKeys.map(q).join(" ")} > "$home/.ssh/authorized_keys.ouvroir-new"`,
-        `chown ${admin}: "$home/.ssh/authorized_keys.ouvroir-new" && chmod 0600 "$home/.ssh/authorized_keys.ouvroir-new"`,
-        `mv -f "$home/.ssh/authorized_keys.ouvroir-new" "$home/.ssh/authorized_keys"`,
-    );
-    lines.push(...(spec.script?.(input) ?? []));
-    for (const s of spec.secrets) {
+    for (const s of ROLES[input.role].apply.secrets) {
         const value = secrets[s.name];
         if (value === undefined)
             throw new Error(`day-2 of ${input.role}: secret ${s.name} missing`);
@@ -86,7 +42,11 @@ export function renderDay2Script(
             `(umask 077 && printf '%s' ${q(value)} > ${q(s.path)}.ouvroir-new && mv -f ${q(s.path)}.ouvroir-new ${q(s.path)})`,
         );
     }
-    lines.push(...BASE_HOOKS, ...spec.hooks);
+    lines.push(
+        `echo ${q(Buffer.from(applier, "utf8").toString("base64"))} | base64 -d > ${q(APPLIER_PATH)}.ouvroir-new`,
+        `chmod 0700 ${q(APPLIER_PATH)}.ouvroir-new && mv -f ${q(APPLIER_PATH)}.ouvroir-new ${q(APPLIER_PATH)}`,
+        q(APPLIER_PATH),
+    );
     if (backup && ROLES[input.role].stateful) {
         lines.push(
             renderBackupSetup(
@@ -172,7 +132,7 @@ export class RoleDay2 extends pulumi.ComponentResource {
                 : {}),
         };
         const secrets: Record<string, pulumi.Output<string>> = {};
-        for (const s of ROLES[args.role].day2.secrets) {
+        for (const s of ROLES[args.role].apply.secrets) {
             secrets[s.name] = new random.RandomPassword(
                 `${name}-${s.name}`,
                 { length: 32, special: false },

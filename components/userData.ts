@@ -19,6 +19,7 @@ import {
     readTemplate,
     serializeCloudConfig,
 } from "./cloudConfig";
+import { firstBootDocument } from "./applier";
 import { envFile } from "./escape";
 import type { HostKey } from "./hostKey";
 import { PortRule, ROLES, ROLE_NAMES, RoleName, rolePorts, sourceRoles } from "./roles";
@@ -227,7 +228,7 @@ export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_
  * input and the same `cloud-init/` files give the same bytes.
  */
 export function renderUserData(input: UserDataInput, dir: string = CLOUD_INIT_DIR): string {
-    return serializeCloudConfig(buildCloudConfig(input, dir));
+    return serializeCloudConfig(firstBootDocument(input, buildCloudConfig(input, dir)));
 }
 
 /** What a role installs and writes: for tests and the boot benchmark's apt-get floor. */

@@ -22,7 +22,7 @@ export const app: RoleSpec<"app"> = {
     dataMountPoint: "/srv/data",
     takes: [],
     cloudInit: { template: "app-server.yaml" },
-    day2: { hooks: [], secrets: [] },
+    apply: { secrets: [] },
     backup: {
         dumps: ["sql"],
         excludes: ["/srv/data/mysql", "/srv/data/postgresql"],

@@ -1,5 +1,5 @@
 /** The sandbox host: rootless Docker for researchers, one account and one slice each. */
-import { Yaml, YamlMap } from "../cloudConfig";
+import { YamlMap } from "../cloudConfig";
 import { shellWord as q } from "../escape";
 import type { UserDataInput } from "../userData";
 import { FROM_WEB, RoleSpec, ssh } from "./types";
@@ -24,12 +24,8 @@ export const sandbox: RoleSpec<"sandbox"> = {
     dataMountPoint: DATA,
     takes: ["researchers"],
     cloudInit: { template: "sandbox-host.yaml", parts: (input) => sandboxParts(input) },
-    day2: {
-        files: /^\/etc\/ouvroir\/researchers$/,
-        hooks: ["/usr/local/sbin/ouvroir-day2-accounts", "/usr/local/sbin/ouvroir-sandbox-setup"],
-        secrets: [],
-        script: (input) => accountsScript(input),
-    },
+    // The accounts before the template's commands: sandbox-setup configures each one's Docker.
+    apply: { secrets: [], script: (input) => accountsScript(input) },
     backup: {
         dumps: [],
         // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;
@@ -40,21 +36,12 @@ export const sandbox: RoleSpec<"sandbox"> = {
     },
 };
 
-/** Researcher accounts (no sudo, their own keys) and their per-user slice limits. */
+/** Each researcher's slice limits, read by sandbox-setup. */
 export function sandboxParts(input: UserDataInput): YamlMap {
-    const users: Yaml[] = input.researchers.map((r) => ({
-        name: r.name,
-        gecos: "Researcher",
-        shell: "/bin/bash",
-        lock_passwd: true,
-        homedir: `${DATA}/home/${r.name}`,
-        ssh_authorized_keys: [...r.sshPublicKeys],
-    }));
     const limits = input.researchers
         .map((r) => `${r.name} ${r.cpuPercent} ${r.memoryMiB}`)
         .join("\n");
     return {
-        users,
         write_files: [
             {
                 path: "/etc/ouvroir/researchers",
@@ -66,18 +53,19 @@ export function sandboxParts(input: UserDataInput): YamlMap {
 }
 
 /**
- * Day-2's account step, installed as /usr/local/sbin/ouvroir-day2-accounts. Accounts are created
- * by cloud-init's users module at first boot; day-2 adds new ones and locks the ones removed from
- * the list (expired, keys gone, processes stopped) but keeps their files on the volume: taking a
- * researcher out must never delete data.
+ * The applier's account step, installed as /usr/local/sbin/ouvroir-accounts and run: creates the
+ * accounts listed (no password, no sudo, their own keys, home on the volume), and locks the ones
+ * removed from the list (expired, keys gone, processes stopped) but keeps their files on the
+ * volume: taking a researcher out must never delete data.
  */
 export function accountsScript(input: UserDataInput): string[] {
     const names = input.researchers.map((r) => r.name);
     const script = [
         "#!/bin/bash",
         "set -euo pipefail",
+        `install -d -m 0755 ${q(`${DATA}/home`)}`,
         ...input.researchers.flatMap((r) => [
-            `id -u ${q(r.name)} >/dev/null 2>&1 || useradd --create-home --home-dir ${q(`${DATA}/home/${r.name}`)} --shell /bin/bash ${q(r.name)}`,
+            `id -u ${q(r.name)} >/dev/null 2>&1 || useradd --create-home --home-dir ${q(`${DATA}/home/${r.name}`)} --shell /bin/bash --comment Researcher ${q(r.name)}`,
             `usermod --expiredate '' ${q(r.name)} 2>/dev/null`, // "no changes" is the usual case
             `install -d -m 0700 -o ${q(r.name)} -g ${q(r.name)} ~${r.name}/.ssh`,
             `printf '%s\\n' ${r.sshPublicKeys.map(q).join(" ")} > ~${r.name}/.ssh/authorized_keys`,
@@ -93,12 +81,13 @@ export function accountsScript(input: UserDataInput): string[] {
         '    rm -f "$(getent passwd "$old" | cut -d: -f6)/.ssh/authorized_keys"',
         '    loginctl disable-linger "$old" 2>/dev/null || true',
         '    pkill -KILL -u "$old" 2>/dev/null || true',
-        '    echo "ouvroir-day2: researcher $old removed from the list: account locked, files kept"',
+        '    echo "ouvroir-accounts: researcher $old removed from the list: account locked, files kept"',
         'done <"$known"',
         `printf '%s\\n' ${names.length > 0 ? names.map(q).join(" ") : "''"} | sed '/^$/d' >"$known"`,
     ].join("\n");
     return [
-        `echo ${q(Buffer.from(script + "\n").toString("base64"))} | base64 -d > /usr/local/sbin/ouvroir-day2-accounts`,
-        "chmod 0755 /usr/local/sbin/ouvroir-day2-accounts",
+        `echo ${q(Buffer.from(script + "\n").toString("base64"))} | base64 -d > /usr/local/sbin/ouvroir-accounts`,
+        "chmod 0755 /usr/local/sbin/ouvroir-accounts",
+        "/usr/local/sbin/ouvroir-accounts",
     ];
 }

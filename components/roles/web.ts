@@ -31,16 +31,13 @@ export const web: RoleSpec<"web"> = {
         template: "web-server.yaml",
         parts: (input, dir) => ({ write_files: webFiles(input, dir) }),
     },
-    day2: {
-        files: /^\/etc\/nginx\/sites-available\/[^/]+\.conf$|^\/etc\/ouvroir\/sites$/,
+    apply: {
+        // A site taken out of the list: its vhost goes (its files on the volume stay).
         prune: {
             dir: "/etc/nginx/sites-available",
             suffix: ".conf",
             alsoIn: "/etc/nginx/sites-enabled",
         },
-        // certbot: a certificate for each new vhost, once the e-mail is set (a failure, e.g. DNS
-        // not yet pointed, keeps the self-signed one; the daily timer tries again).
-        hooks: ["/usr/local/sbin/ouvroir-web-setup", "/usr/local/sbin/ouvroir-certbot || true"],
         secrets: [],
     },
     backup: {

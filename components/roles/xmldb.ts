@@ -25,8 +25,9 @@ export const xmldb: RoleSpec<"xmldb"> = {
     dataMountPoint: "/srv/data",
     takes: [],
     cloudInit: { template: "xml-database.yaml" },
-    day2: {
-        hooks: ["systemctl restart basex.service"],
+    // Written before the applier, whose xmldb-setup restarts BaseX: the password file is applied
+    // at BaseX's start (basex-password.sh).
+    apply: {
         secrets: [{ name: "basexAdminPassword", path: "/srv/data/basex/admin-password" }],
     },
     backup: {

@@ -11,6 +11,7 @@ import {
     UserDataInput,
     buildCloudConfig,
 } from "../../components/userData";
+import { firstBootDocument } from "../../components/applier";
 import { serializeCloudConfig } from "../../components/cloudConfig";
 import { HostKey, hostKeyFromSeed } from "../../components/hostKey";
 import { HOST_PRIVATE_IP, PRIVATE_IPS } from "./qemu";
@@ -124,18 +125,29 @@ export function harnessUserData(input: UserDataInput): string {
     const nft = files.find((f) => f.path === "/etc/nftables.conf");
     if (!nft) throw new Error("harness: the user data has no /etc/nftables.conf");
     nft.content = harnessNftables(nft.content);
-    return serializeCloudConfig(doc);
+    return serializeCloudConfig(firstBootDocument(input, doc));
 }
 
 /**
  * HARNESS STAND-IN: a day-2 script as `renderDay2Script` gives it, with `harnessNftables` in the
- * firewall it rewrites (else the guest would drop this machine's next SSH connection).
+ * firewall its applier writes (else the guest would drop this machine's next SSH connection).
  */
 export function harnessDay2Script(script: string): string {
-    const re = /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '\/etc\/nftables\.conf'\.ouvroir-new/;
-    if (!re.test(script)) throw new Error("harness: the day-2 script writes no /etc/nftables.conf");
-    return script.replace(re, (_m, b64: string) => {
-        const patched = harnessNftables(Buffer.from(b64, "base64").toString("utf8"));
-        return `echo '${Buffer.from(patched, "utf8").toString("base64")}' | base64 -d > '/etc/nftables.conf'.ouvroir-new`;
-    });
+    const applier =
+        /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'\.ouvroir-new/;
+    const nft = /^put '\/etc\/nftables\.conf' '0644' '([A-Za-z0-9+/=]+)'$/m;
+    const b64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
+    const text = (b64: string): string => Buffer.from(b64, "base64").toString("utf8");
+    const m = applier.exec(script);
+    if (!m || !nft.test(text(m[1] as string)))
+        throw new Error("harness: the day-2 script writes no /etc/nftables.conf");
+    const patched = text(m[1] as string).replace(
+        nft,
+        (_l, content: string) =>
+            `put '/etc/nftables.conf' '0644' '${b64(harnessNftables(text(content)))}'`,
+    );
+    return script.replace(
+        applier,
+        `echo '${b64(patched)}' | base64 -d > '/usr/local/sbin/ouvroir-apply'.ouvroir-new`,
+    );
 }

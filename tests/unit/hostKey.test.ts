@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { hostKeyFromSeed } from "../../components/hostKey";
-import { renderUserData } from "../../components/userData";
+import { buildCloudConfig, renderUserData } from "../../components/userData";
 import { exampleInput } from "../../scripts/render-user-data";
 
 describe("hostKeyFromSeed", () => {
@@ -49,7 +49,7 @@ describe("the user data with a pinned host key", () => {
         expect(doc.ssh_deletekeys).toBeUndefined();
     });
     it("closes the metadata service (which serves the user data) to every user but root", () => {
-        const doc = YAML.parse(renderUserData(exampleInput("sandbox"))) as {
+        const doc = buildCloudConfig(exampleInput("sandbox")) as unknown as {
             write_files: { path: string; content: string }[];
         };
         const nft = doc.write_files.find((f) => f.path === "/etc/nftables.conf")?.content ?? "";

@@ -3,6 +3,8 @@
 // role, port, data volume, instance and user data, day-2, sshConfig tunnel, endpoints, quota)
 // with no line of the mechanics naming it. Does not prove that such a role boots (tests/vm).
 import * as path from "path";
+import { gunzipSync } from "zlib";
+import * as YAML from "yaml";
 import type { RoleSpec } from "../../components/roles/types";
 import { Registration, resolved, runProgram } from "../harness";
 
@@ -25,7 +27,7 @@ const mockToy: RoleSpec<string> = {
     dataMountPoint: "/srv/data",
     takes: [],
     cloudInit: { template: path.join(__dirname, "fixtures", "toy-role.yaml") },
-    day2: { files: /^\/etc\/toy\/motd$/, hooks: ["systemctl restart toy.service"], secrets: [] },
+    apply: { secrets: [] },
     backup: {
         dumps: [],
         excludes: ["/srv/data/toy-cache"],
@@ -94,17 +96,23 @@ describe("a toy role added in the test alone", () => {
 
     it("renders its template into its user data, and its hook into its day-2 push", async () => {
         const vm = await resolved(records.find((r) => r.name === "toy-vm") as Registration);
-        const userData = String(vm.userData);
         expect(vm.name).toBe("dev-toy-1");
-        expect(userData).toContain("path: /etc/toy/motd");
-        expect(userData).toContain("- cowsay");
-        expect(userData).toContain("OUVROIR_ROLE='toy'");
+        // The applier cloud-init runs at first boot is the one day-2 writes and runs.
+        const boot = YAML.parse(String(vm.userData)) as { write_files: { content: string }[] };
+        const applier = gunzipSync(
+            Buffer.from(boot.write_files[0]?.content ?? "", "base64"),
+        ).toString();
+        expect(applier).toMatch(/^put '\/etc\/toy\/motd' '0644' 'bW9vCg=='$/m);
+        expect(applier).toMatch(/^for p in .* 'cowsay'; do$/m);
+        expect(applier).toContain("\n'systemctl' 'restart' 'toy.service'\n");
+        expect(applier).toContain(
+            Buffer.from("OUVROIR_ROLE='toy'").toString("base64").slice(0, 16),
+        );
         const apply = await resolved(
             records.find((r) => r.name === "toy-day2-apply") as Registration,
         );
         const script = String(apply.stdin);
-        expect(script).toContain("> '/etc/toy/motd'.ouvroir-new");
-        expect(script).toContain("nft -f /etc/nftables.conf\nsystemctl restart toy.service\n");
+        expect(script).toContain(`echo '${Buffer.from(applier).toString("base64")}' | base64 -d`);
         // Its backup plan: the common excludes, then its own.
         const { backupPlan } = await import("../../components/backup");
         expect(backupPlan("toy" as never).excludes).toEqual([

@@ -3,7 +3,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { fillPlaceholders, mergeCloudConfig } from "../../components/cloudConfig";
+import { gunzipSync } from "zlib";
+import { APPLIER_PATH, firstBootDocument, renderApplier } from "../../components/applier";
+import { YamlMap, fillPlaceholders, mergeCloudConfig } from "../../components/cloudConfig";
 import { ROLES, ROLE_NAMES, sourceRoles } from "../../components/roles";
 import {
     CLOUD_INIT_DIR,
@@ -27,8 +29,19 @@ interface WriteFile {
 const SOURCES = ["upstream", "debian"] as const;
 const cases = ROLE_NAMES.flatMap((role) => SOURCES.map((source) => [role, source] as const));
 
+/** The role's desired state: what the applier applies (packages, files, commands) and the bootstrap. */
 function parse(input: UserDataInput): Doc {
-    return YAML.parse(renderUserData(input)) as Doc;
+    return buildCloudConfig(input) as Doc;
+}
+/** What cloud-init gets, with the applier's compressed script as text, for review. */
+function readableUserData(input: UserDataInput): string {
+    const doc = YAML.parse(renderUserData(input)) as Doc;
+    for (const f of files(doc)) {
+        if (f.path !== APPLIER_PATH) continue;
+        f.content = gunzipSync(Buffer.from(f.content, "base64")).toString("utf8");
+        delete (f as { encoding?: string }).encoding;
+    }
+    return YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });
 }
 function files(doc: Doc): WriteFile[] {
     return (doc["write_files"] ?? []) as WriteFile[];
@@ -41,7 +54,7 @@ function file(doc: Doc, path: string): WriteFile {
 
 describe("renderUserData snapshots", () => {
     it.each(cases)("%s (%s)", (role, source) => {
-        expect(renderUserData(exampleInput(role, source))).toMatchSnapshot();
+        expect(readableUserData(exampleInput(role, source))).toMatchSnapshot();
     });
 });
 
@@ -51,8 +64,18 @@ describe("renderUserData invariants", () => {
         const text = renderUserData(input);
         expect(text.startsWith("#cloud-config\n")).toBe(true);
         expect(YAML.parseAllDocuments(text)).toHaveLength(1);
-        expect(YAML.parse(text)).toEqual(buildCloudConfig(input));
+        const doc = buildCloudConfig(input);
+        expect(YAML.parse(text)).toEqual(firstBootDocument(input, doc));
         expect(renderUserData(input)).toBe(text);
+        // cloud-init bootstraps; the applier (the same script day-2 runs) does the rest.
+        const boot = YAML.parse(text) as Doc;
+        expect(files(boot).map((f) => [f.path, f.permissions])).toEqual([[APPLIER_PATH, "0700"]]);
+        expect(boot["runcmd"]).toEqual([[APPLIER_PATH]]);
+        expect(boot).not.toHaveProperty("packages");
+        expect(boot).not.toHaveProperty("package_update");
+        expect(gunzipSync(Buffer.from(files(boot)[0]?.content ?? "", "base64")).toString()).toBe(
+            renderApplier(input, doc),
+        );
         expect(text).not.toMatch(/\{\{[A-Za-z0-9_]+\}\}/);
         expect(text).not.toContain("ouvroir:\n");
         // Nova caps user data at 64 KiB once base64-encoded.
@@ -360,13 +383,27 @@ describe("renderUserData invariants", () => {
     it("creates researcher accounts with their keys, no sudo, and their limits", () => {
         const input = exampleInput("sandbox");
         const doc = parse(input);
-        const users = doc["users"] as Doc[];
-        expect(users.map((u) => u["name"])).toEqual(["debian", "alice", "bob"]);
-        for (const u of users.slice(1)) {
-            expect(u).not.toHaveProperty("sudo");
-            expect(u).not.toHaveProperty("groups");
-        }
-        expect(users[1]?.["ssh_authorized_keys"]).toEqual(input.researchers[0]?.sshPublicKeys);
+        // cloud-init makes the operator only; the applier's account step makes the researchers,
+        // at first boot and at every day-2 push alike.
+        expect((doc["users"] as Doc[]).map((u) => u["name"])).toEqual(["debian"]);
+        const applier = renderApplier(input, doc as YamlMap);
+        const step =
+            /echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/usr\/local\/sbin\/ouvroir-accounts\n/.exec(
+                applier,
+            );
+        const accounts = Buffer.from(step?.[1] ?? "", "base64").toString();
+        expect(accounts).toContain(
+            "useradd --create-home --home-dir '/srv/data/home/alice' --shell /bin/bash --comment Researcher 'alice'",
+        );
+        expect(accounts).not.toMatch(/sudo|usermod -aG|--groups/);
+        expect(accounts).toContain(
+            `printf '%s\\n' '${input.researchers[0]?.sshPublicKeys[0]}' > ~alice/.ssh/authorized_keys`,
+        );
+        // Accounts exist before the sandbox's own setup configures their Docker.
+        expect(applier.indexOf("\n/usr/local/sbin/ouvroir-accounts\n")).toBeLessThan(
+            applier.indexOf("\n'/usr/local/sbin/ouvroir-sandbox-setup'\n"),
+        );
+        expect(applier.indexOf("\n/usr/local/sbin/ouvroir-accounts\n")).toBeGreaterThan(0);
         expect(file(doc, "/etc/ouvroir/researchers").content).toBe("alice 100 2048\nbob 50 1024\n");
         expect(roleManifest(input).packages).toEqual(
             expect.arrayContaining(["docker.io", "rootlesskit", "uidmap", "slirp4netns"]),

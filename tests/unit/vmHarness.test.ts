@@ -1,5 +1,6 @@
 // Pure: which ssh failures the VM harness retries, and its labelled SSH stand-in. Does not prove a
 // starved guest answers later (tests/vm does).
+import { gunzipSync } from "zlib";
 import * as YAML from "yaml";
 import { renderDay2Script } from "../../components/day2";
 import { renderUserData } from "../../components/userData";
@@ -139,23 +140,38 @@ describe("the harness's SSH stand-in (test only)", () => {
     });
     const rule = `ip saddr ${HOST_PRIVATE_IP} tcp dport 22 accept comment "harness host (test only)"`;
     it("adds the host's SSH rule to the firewall of the user data and of day-2, and nothing else", () => {
-        expect(renderUserData(input)).not.toContain(rule);
-        const ud = YAML.parse(harnessUserData(input)) as {
-            write_files: { path: string; content: string }[];
-        };
-        const nft = ud.write_files.find((f) => f.path === "/etc/nftables.conf")?.content ?? "";
+        const b64 = (x: string) => Buffer.from(x, "base64").toString();
+        // The applier cloud-init runs, and the one a day-2 script writes.
+        const bootApplier = (userData: string) =>
+            gunzipSync(
+                Buffer.from(
+                    (YAML.parse(userData) as { write_files: { content: string }[] }).write_files[0]
+                        ?.content ?? "",
+                    "base64",
+                ),
+            ).toString();
+        const day2Applier = (s: string) =>
+            b64(
+                /echo '([^']+)' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'/.exec(s)?.[1] ??
+                    "",
+            );
+        const nftOf = (applier: string) =>
+            b64(/^put '\/etc\/nftables\.conf' '0644' '([^']+)'$/m.exec(applier)?.[1] ?? "");
+        const withoutNft = (applier: string) =>
+            applier.replace(/^put '\/etc\/nftables\.conf' .*$/m, "");
+        const productBoot = bootApplier(renderUserData(input));
+        const harnessBoot = bootApplier(harnessUserData(input));
+        expect(nftOf(productBoot)).not.toContain(rule);
+        const nft = nftOf(harnessBoot);
         expect(nft.split("\n").filter((l) => l.includes("harness"))).toEqual([`        ${rule}`]);
+        expect(withoutNft(harnessBoot)).toBe(withoutNft(productBoot));
         const product = renderDay2Script(input, { basexAdminPassword: "x" });
         const harness = harnessDay2Script(product);
-        const decoded = (s: string) =>
-            Buffer.from(
-                /echo '([^']+)' \| base64 -d > '\/etc\/nftables\.conf'/.exec(s)?.[1] ?? "",
-                "base64",
-            ).toString();
-        expect(decoded(product)).not.toContain(rule);
-        expect(decoded(harness)).toBe(nft);
-        expect(harness.replace(/echo '[^']+' \| base64 -d > '\/etc\/nftables\.conf'/, "")).toBe(
-            product.replace(/echo '[^']+' \| base64 -d > '\/etc\/nftables\.conf'/, ""),
-        );
+        expect(nftOf(day2Applier(product))).not.toContain(rule);
+        expect(nftOf(day2Applier(harness))).toBe(nft);
+        expect(withoutNft(day2Applier(harness))).toBe(withoutNft(day2Applier(product)));
+        const strip = (s: string) =>
+            s.replace(/echo '[^']+' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'/, "");
+        expect(strip(harness)).toBe(strip(product));
     });
 });
