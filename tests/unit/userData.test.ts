@@ -38,7 +38,14 @@ function readableUserData(input: UserDataInput): string {
     const doc = YAML.parse(renderUserData(input)) as Doc;
     for (const f of files(doc)) {
         if (f.path !== APPLIER_PATH) continue;
-        f.content = gunzipSync(Buffer.from(f.content, "base64")).toString("utf8");
+        // Each file the applier puts, shown decoded (the snapshot is for reading in review).
+        f.content = gunzipSync(Buffer.from(f.content, "base64"))
+            .toString("utf8")
+            .replace(
+                /^put ('[^']+' '[0-7]{4}') '([A-Za-z0-9+/=]*)'$/gm,
+                (_l, args: string, b64: string) =>
+                    `put ${args} <<decoded\n${Buffer.from(b64, "base64").toString("utf8")}decoded`,
+            );
         delete (f as { encoding?: string }).encoding;
     }
     return YAML.stringify(doc, { lineWidth: 0, blockQuote: "literal" });

@@ -5,15 +5,18 @@
  * services, a day-2 site change pushed as the program pushes it, then a rebuild (a new instance
  * on the same volume). Each trial prints a figure line.
  */
+import { execFileSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { PUBLIC_HOSTNAME } from "../../scripts/vm/inputs";
+import type { Site } from "../../components/userData";
 import {
     BaseImage,
     DataDisk,
     ensureBaseImage,
     fakeVolumeSerial,
+    harnessSshOptions,
     Vm,
     VM_CACHE,
 } from "../../scripts/vm/qemu";
@@ -55,6 +58,9 @@ let vm: Vm | undefined;
 let input: UserDataInput;
 let bootError: Error | undefined;
 let dayTwoSeconds: number | undefined;
+
+/** The first PHP site, added by day-2 to a web server booted without one. */
+const PHP_SITE: Site = { name: "carnet", domains: [`carnet.${PUBLIC_HOSTNAME}`], kind: "php" };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -307,6 +313,82 @@ describe("data trials on the web server's volume", () => {
                 `day-2: +${NEW_SITE.name} -${REMOVED_SITE} pushed and answering in ${seconds.toFixed(1)} s, ` +
                     "nginx reloaded (same master PID), same boot, re-push changes nothing",
             );
+        });
+    });
+
+    it("after deploy, day-2 applies in place: a first PHP site (php-fpm installed), an operator key, a new publicHostname (its certificate)", async () => {
+        await trial(async (v) => {
+            // A second operator key, made here; the guest does not know it yet.
+            const key = path.join(RUN_DIR, "second-operator");
+            execFileSync("ssh-keygen", [
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-f",
+                key,
+                "-C",
+                "ci@lab",
+            ]);
+            const second = fs.readFileSync(`${key}.pub`, "utf8").trim();
+            const loginWith = (k: string): string => {
+                try {
+                    return execFileSync(
+                        "ssh",
+                        [
+                            ...harnessSshOptions(k),
+                            "-o",
+                            "ConnectTimeout=15",
+                            `debian@${IP}`,
+                            "id -un",
+                        ],
+                        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 },
+                    ).trim();
+                } catch {
+                    return "refused";
+                }
+            };
+            expect(loginWith(key)).toBe("refused");
+            // The VM first booted without a PHP site: no php-fpm.
+            const installed = "dpkg-query -W -f='${Status}' php-fpm 2>/dev/null || true";
+            expect(await guest(v, installed)).not.toContain("ok installed");
+            await guest(
+                v,
+                `sudo install -d /srv/data/www/${PHP_SITE.name} && ` +
+                    `echo '<?php echo "php-ok ", PHP_MAJOR_VERSION, "\\n";' | sudo tee /srv/data/www/${PHP_SITE.name}/index.php`,
+            );
+            const renamed = `renamed.${PUBLIC_HOSTNAME}`;
+            const t0 = Date.now();
+            const out = await pushDay2(v, {
+                ...input,
+                sites: [...CHANGED_SITES, PHP_SITE],
+                sshAuthorizedKeys: [...input.sshAuthorizedKeys, second],
+                publicHostname: renamed,
+            });
+            const seconds = (Date.now() - t0) / 1000;
+            expect(out).toMatch(/ouvroir-apply: installing .*php-fpm/);
+            expect(await guest(v, installed)).toContain("ok installed");
+            const php = await httpsGet(IP, `https://${PHP_SITE.domains[0]}/`);
+            expect(`${php.status} ${php.body.trim()}`).toMatch(/^200 php-ok \d+$/);
+            expect(loginWith(key)).toBe("debian");
+            const san = await guest(
+                v,
+                `echo | openssl s_client -connect 127.0.0.1:443 -servername ${renamed} 2>/dev/null | openssl x509 -noout -ext subjectAltName`,
+            );
+            expect(san).toContain(`DNS:${renamed}`);
+            figures.push(
+                `after deploy: php-fpm installed and the PHP site answering, a new key logging in, ` +
+                    `a certificate for the new publicHostname, by one day-2 push in ${seconds.toFixed(1)} s`,
+            );
+            // Back to the trials' own settings: the key removed again no longer logs in.
+            await pushDay2(v, { ...input, sites: CHANGED_SITES });
+            expect(loginWith(key)).toBe("refused");
+            const back = await guest(
+                v,
+                `echo | openssl s_client -connect 127.0.0.1:443 -servername ${PUBLIC_HOSTNAME} 2>/dev/null | openssl x509 -noout -ext subjectAltName`,
+            );
+            expect(back).toContain(`DNS:${PUBLIC_HOSTNAME}`);
         });
     });
 
