@@ -1,6 +1,15 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageConfig } from "../config";
+
+/** Which image to boot (config key `ouvroir:image`). */
+export interface ImageConfig {
+    /** An image id: wins over everything else. */
+    readonly id?: string;
+    /** An exact image name. */
+    readonly name?: string;
+    /** Otherwise the newest image whose name matches this regular expression. */
+    readonly namePattern: string;
+}
 
 /**
  * The image every role boots: an id, an exact name, or by default the newest image whose name

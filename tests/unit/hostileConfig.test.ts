@@ -211,6 +211,8 @@ describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => 
                 sandbox: "volumes-ec",
             },
             pinnedHostKeys: [],
+            adminUser: "debian",
+            sqlEngine: "mariadb",
         });
         expect(replacementProblems(cfg, deployed)).toEqual([]);
         expect(replacementProblems(cfg, {})).toEqual([]);
@@ -229,6 +231,35 @@ describe("changes that replace VMs or data volumes need ouvroir:rebuild", () => 
         expect(
             replacementProblems(parseStackConfig("prod", { ...raw, rebuild: ["xmldb"] }), deployed),
         ).toEqual([]);
+    });
+    it("a new admin user needs every role rebuilt; a new SQL engine needs the app server rebuilt", () => {
+        const user = parseStackConfig("prod", { ...prod(), adminUser: "ops" });
+        expect(replacementProblems(user, deployed)).toEqual([
+            expect.stringMatching(
+                /^ouvroir:adminUser is "ops" but the VMs were made with "debian", the user day-2 logs in as/,
+            ),
+        ]);
+        const all = ["web", "xmldb", "iiif", "app", "sandbox"];
+        expect(
+            replacementProblems(
+                parseStackConfig("prod", { ...prod(), adminUser: "ops", rebuild: all }),
+                deployed,
+            ),
+        ).toEqual([]);
+        const pg = parseStackConfig("prod", { ...prod(), sqlEngine: "postgresql" });
+        expect(replacementProblems(pg, deployed)).toEqual([
+            expect.stringMatching(
+                /^ouvroir:sqlEngine is "postgresql" but the app server's databases are in mariadb: the new engine would start empty/,
+            ),
+        ]);
+        expect(
+            replacementProblems(
+                parseStackConfig("prod", { ...prod(), sqlEngine: "postgresql", rebuild: ["app"] }),
+                deployed,
+            ),
+        ).toEqual([]);
+        // No app server deployed before: any engine.
+        expect(replacementProblems(pg, { ...deployed, sqlEngine: undefined })).toEqual([]);
     });
     it("a new private CIDR, external network or adopted network is refused unless every role is listed", () => {
         const moved = parseStackConfig("prod", {
