@@ -11,7 +11,11 @@ import { PROJECT, StackConfig } from "./types";
 
 /** Reads a stack file (`Pulumi.<stack>.yaml`) into raw values without the namespace. */
 export function readStackFile(dir: string, stack: string): RawConfig {
-    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    return readStackFileAt(path.join(dir, `Pulumi.${stack}.yaml`));
+}
+
+/** Reads a stack file by its path into raw values without the namespace. */
+export function readStackFileAt(file: string): RawConfig {
     const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as {
         config?: Record<string, unknown>;
     };

@@ -36,6 +36,7 @@ import {
     parseStackConfig,
     PROJECT,
     RawConfig,
+    readStackFileAt,
     SECRET_KEYS,
 } from "../config";
 
@@ -737,18 +738,6 @@ function readExport(input: string | undefined): StackExportDoc {
     return doc;
 }
 
-function readStackRaw(file: string): RawConfig {
-    const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as {
-        config?: Record<string, unknown>;
-    };
-    const raw: RawConfig = {};
-    for (const [k, v] of Object.entries(doc.config ?? {})) {
-        const [ns, key] = k.includes(":") ? k.split(":", 2) : [PROJECT, k];
-        if (ns === PROJECT && key !== undefined) raw[key] = v;
-    }
-    return raw;
-}
-
 function writeData(file: string, data: unknown): void {
     const text = /\.json$/i.test(file)
         ? `${JSON.stringify(data, null, 2)}\n`
@@ -782,7 +771,7 @@ export function main(argv: readonly string[]): number {
     );
     // The stack file holds what the state does not: application settings, the backup target.
     const sourceConfig = opts.sourceConfig ?? `Pulumi.${fromState.source.stack}.yaml`;
-    const sourceRaw = fs.existsSync(sourceConfig) ? readStackRaw(sourceConfig) : {};
+    const sourceRaw = fs.existsSync(sourceConfig) ? readStackFileAt(sourceConfig) : {};
     const inv = withBackupsFrom(fromState, sourceRaw);
     if (opts.inventory) {
         writeData(opts.inventory, inv);

@@ -25,6 +25,8 @@ import time
 
 import openstack
 
+from oslib import detach_volume
+
 # Ids the test's mocks give to what the program looks up rather than creates.
 MOCK_EXTERNAL_NETWORK_ID = "ext-net-id"
 MOCK_IMAGE_ID = "debian-12-image-id"
@@ -283,11 +285,7 @@ class Replay:
                     c.network.delete_ip(obj)
                 elif kind == "VolumeAttach":
                     server, volume = obj
-                    # openstacksdk 0.101: (attachment, server); the attachment id is the volume id.
-                    c.compute.delete_volume_attachment(volume, server, ignore_missing=False)
-                    c.block_storage.wait_for_status(
-                        c.block_storage.get_volume(volume), "available", wait=300
-                    )
+                    detach_volume(c, server, volume, wait=300)
                 elif kind == "Instance":
                     c.compute.delete_server(obj)
                     c.compute.wait_for_delete(obj, wait=300)

@@ -15,6 +15,8 @@ import time
 
 import openstack
 
+from oslib import detach_volume
+
 PREFIX = "smoke"
 
 
@@ -42,12 +44,7 @@ def main():
             try:
                 if kind == "attachment":
                     server, volume = res
-                    # openstacksdk 0.101 (Debian 12): (attachment, server); the attachment id of
-                    # a server's volume is the volume id.
-                    conn.compute.delete_volume_attachment(volume, server, ignore_missing=False)
-                    conn.block_storage.wait_for_status(
-                        conn.block_storage.get_volume(volume), "available", wait=120
-                    )
+                    detach_volume(conn, server, volume, wait=120)
                 elif kind == "router_interface":
                     router, subnet = res
                     conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
