@@ -14,7 +14,7 @@
  */
 import { gzipSync } from "zlib";
 import { Yaml, YamlMap, isMap } from "./cloudConfig";
-import { shellWord as q } from "./escape";
+import { PUT_FUNCTION, putFile, shellWord as q } from "./escape";
 import { ROLES } from "./roles";
 import type { UserDataInput } from "./userData";
 
@@ -56,8 +56,7 @@ function commandLine(entry: Yaml): string {
     );
 }
 
-const put = (f: File): string =>
-    `put ${q(f.path)} ${q(f.permissions)} ${q(Buffer.from(f.content, "utf8").toString("base64"))}`;
+const put = (f: File): string => putFile(f.path, f.permissions, f.content);
 
 /** Pure: the applier script for a role's input and its built document. */
 export function renderApplier(input: UserDataInput, doc: YamlMap): string {
@@ -77,7 +76,7 @@ export function renderApplier(input: UserDataInput, doc: YamlMap): string {
         `trap 'echo "ouvroir-apply: failed (exit $?) at: $BASH_COMMAND" >&2' ERR`,
         'step() { echo "ouvroir-apply: $*"; }',
         "# put PATH MODE BASE64: written beside, then renamed over (never a half-written file).",
-        'put() { install -d -m 0755 "${1%/*}"; printf %s "$3" | base64 -d >"$1.ouvroir-new"; chmod "$2" "$1.ouvroir-new"; mv -f "$1.ouvroir-new" "$1"; }',
+        PUT_FUNCTION,
         "step files",
         ...files.filter((f) => !f.defer).map(put),
         "step packages",

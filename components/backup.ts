@@ -9,7 +9,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { shellWord as q, systemdValue } from "./escape";
+import { PUT_FUNCTION, putFile, shellWord as q, systemdValue } from "./escape";
 import { BackupPlan, RoleName, ROLES } from "./roles";
 
 export interface BackupSettings {
@@ -175,17 +175,6 @@ export function renderBackupEnv(
     ].join("\n");
 }
 
-/** Writes `content` to `dest` atomically with `mode`, from base64 (no quoting pitfalls). */
-function writeFile(dest: string, content: string, mode: string): string[] {
-    const b64 = Buffer.from(content, "utf8").toString("base64");
-    return [
-        `install -d -m 0755 ${q(path.posix.dirname(dest))}`,
-        `echo ${q(b64)} | base64 -d > ${q(dest)}.ouvroir-new`,
-        `chmod ${mode} ${q(dest)}.ouvroir-new`,
-        `mv -f ${q(dest)}.ouvroir-new ${q(dest)}`,
-    ];
-}
-
 /**
  * Pure: the bash fragment (run as root, inside the role's day-2 script) that installs restic,
  * writes the settings and the 0600 credentials, initialises the repository if it does not exist,
@@ -211,6 +200,7 @@ export function renderBackupSetup(
         "(",
         "set -euo pipefail",
         "umask 022",
+        PUT_FUNCTION,
         // The unattended upgrades of a fresh VM may hold dpkg's lock: wait for it, do not fail.
         "if ! command -v restic >/dev/null 2>&1; then",
         "    export DEBIAN_FRONTEND=noninteractive",
@@ -218,15 +208,11 @@ export function renderBackupSetup(
         "    apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic >/dev/null",
         "fi",
         "install -d -m 0755 /etc/ouvroir /usr/local/lib/ouvroir",
-        ...writeFile(
-            "/etc/ouvroir/backup.conf",
-            renderBackupConf(role, hostname, settings),
-            "0644",
-        ),
-        ...writeFile("/etc/ouvroir/backup-excludes", plan.excludes.join("\n") + "\n", "0644"),
+        putFile("/etc/ouvroir/backup.conf", "0644", renderBackupConf(role, hostname, settings)),
+        putFile("/etc/ouvroir/backup-excludes", "0644", plan.excludes.join("\n") + "\n"),
     ];
     for (const f of BACKUP_FILES)
-        lines.push(...writeFile(f.path, readBackupFile(f.source, vars), f.mode));
+        lines.push(putFile(f.path, f.mode, readBackupFile(f.source, vars)));
     // The credentials: created 0600 under umask 077 before a byte is written. They replace the
     // old file only once the repository opens with them (or was created with them): new keys or
     // a new password that do not fit leave the running backups alone and fail here, loudly.

@@ -11,7 +11,7 @@ import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { APPLIER_PATH, renderApplier } from "./applier";
 import { BackupSecrets, BackupSettings, renderBackupSetup } from "./backup";
-import { shellWord as q } from "./escape";
+import { PUT_FUNCTION, putFile, shellWord as q } from "./escape";
 import { RoleName, ROLES } from "./roles";
 import { UserDataInput, buildCloudConfig } from "./userData";
 
@@ -32,21 +32,15 @@ export function renderDay2Script(
         `# ouvroir day-2 for ${input.hostname} (${input.role}): rendered by components/day2.ts`,
         "set -euo pipefail",
         "umask 022",
+        PUT_FUNCTION,
     ];
     for (const s of ROLES[input.role].apply.secrets) {
         const value = secrets[s.name];
         if (value === undefined)
             throw new Error(`day-2 of ${input.role}: secret ${s.name} missing`);
-        lines.push(
-            `install -d -m 0750 ${q(s.path.replace(/\/[^/]+$/, ""))}`,
-            `(umask 077 && printf '%s' ${q(value)} > ${q(s.path)}.ouvroir-new && mv -f ${q(s.path)}.ouvroir-new ${q(s.path)})`,
-        );
+        lines.push(putFile(s.path, "0600", value, true));
     }
-    lines.push(
-        `echo ${q(Buffer.from(applier, "utf8").toString("base64"))} | base64 -d > ${q(APPLIER_PATH)}.ouvroir-new`,
-        `chmod 0700 ${q(APPLIER_PATH)}.ouvroir-new && mv -f ${q(APPLIER_PATH)}.ouvroir-new ${q(APPLIER_PATH)}`,
-        q(APPLIER_PATH),
-    );
+    lines.push(putFile(APPLIER_PATH, "0700", applier), q(APPLIER_PATH));
     if (backup && ROLES[input.role].stateful) {
         lines.push(
             renderBackupSetup(

@@ -14,6 +14,24 @@ export function shellWord(word: string): string {
     return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The one atomic write of every generated script (the applier, day-2, the backup setup): the
+ * bash function `put PATH MODE BASE64`, defined once at the top of each script. The content
+ * travels as base64 (no quoting pitfalls), is written beside the target and renamed over it, so
+ * no reader ever sees half a file. A missing directory is made 0755; an existing one keeps its
+ * owner and mode.
+ */
+export const PUT_FUNCTION =
+    'put() { [[ -d "${1%/*}" ]] || install -d -m 0755 "${1%/*}"; printf %s "$3" | base64 -d >"$1.ouvroir-new"; chmod "$2" "$1.ouvroir-new"; mv -f "$1.ouvroir-new" "$1"; }';
+
+/** One `put` line; a secret is written under umask 077, never readable by others for a moment. */
+export function putFile(path: string, mode: string, content: string, secret = false): string {
+    if (!path.startsWith("/") || !/^0[0-7]{3}$/.test(mode))
+        throw new Error(`putFile: ${JSON.stringify(path)} ${mode}: an absolute path and a mode`);
+    const line = `put ${shellWord(path)} ${shellWord(mode)} ${shellWord(Buffer.from(content, "utf8").toString("base64"))}`;
+    return secret ? `(umask 077 && ${line})` : line;
+}
+
 /** Shell variable names of an environment file. */
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 

@@ -133,8 +133,7 @@ export function harnessUserData(input: UserDataInput): string {
  * firewall its applier writes (else the guest would drop this machine's next SSH connection).
  */
 export function harnessDay2Script(script: string): string {
-    const applier =
-        /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'\.ouvroir-new/;
+    const applier = /^put '\/usr\/local\/sbin\/ouvroir-apply' '0700' '([A-Za-z0-9+/=]+)'$/m;
     const nft = /^put '\/etc\/nftables\.conf' '0644' '([A-Za-z0-9+/=]+)'$/m;
     const b64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
     const text = (b64: string): string => Buffer.from(b64, "base64").toString("utf8");
@@ -146,8 +145,5 @@ export function harnessDay2Script(script: string): string {
         (_l, content: string) =>
             `put '/etc/nftables.conf' '0644' '${b64(harnessNftables(text(content)))}'`,
     );
-    return script.replace(
-        applier,
-        `echo '${b64(patched)}' | base64 -d > '/usr/local/sbin/ouvroir-apply'.ouvroir-new`,
-    );
+    return script.replace(applier, `put '/usr/local/sbin/ouvroir-apply' '0700' '${b64(patched)}'`);
 }

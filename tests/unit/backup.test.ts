@@ -12,6 +12,7 @@ import {
     resticRepository,
     validateBackupSettings,
 } from "../../components/backup";
+import { PUT_FUNCTION } from "../../components/escape";
 import { ROLE_NAMES, ROLES } from "../../components/roles";
 
 const settings: BackupSettings = {
@@ -31,10 +32,8 @@ const secrets: BackupSecrets = {
 /** The files the fragment writes through base64, decoded. */
 function decodedFiles(script: string): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const m of script.matchAll(
-        /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '([^']+)'\.ouvroir-new/g,
-    )) {
-        out[m[2] as string] = Buffer.from(m[1] as string, "base64").toString("utf8");
+    for (const m of script.matchAll(/^put '([^']+)' '0[0-7]{3}' '([A-Za-z0-9+/=]*)'$/gm)) {
+        out[m[1] as string] = Buffer.from(m[2] as string, "base64").toString("utf8");
     }
     return out;
 }
@@ -132,9 +131,9 @@ describe("renderBackupSetup", () => {
     it("is idempotent by construction: atomic rewrites, no append, same input gives the same bytes", () => {
         expect(renderBackupSetup("xmldb", "dev-xmldb-1", settings, secrets)).toBe(script);
         expect(script).not.toMatch(/>>/);
-        const writes = script.match(/base64 -d > '[^']+'\.ouvroir-new/g) ?? [];
-        const moves = script.match(/mv -f '[^']+'\.ouvroir-new '[^']+'/g) ?? [];
-        expect(moves.length).toBe(writes.length);
+        // Every file through the one atomic write (escape.ts PUT_FUNCTION), defined in the fragment.
+        expect(script).toContain(`\n${PUT_FUNCTION}\n`);
+        expect(Object.keys(decodedFiles(script)).length).toBe(2 + BACKUP_FILES.length);
     });
 
     it("carries retention and the role's plan in backup.conf", () => {

@@ -25,10 +25,7 @@ const base: UserDataInput = {
 
 /** The applier a day-2 script writes to the VM before it runs it. */
 function applierOf(script: string): string {
-    const m =
-        /echo '([A-Za-z0-9+/=]+)' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'\.ouvroir-new\n/.exec(
-            script,
-        );
+    const m = /^put '\/usr\/local\/sbin\/ouvroir-apply' '0700' '([A-Za-z0-9+/=]+)'$/m.exec(script);
     if (!m) throw new Error("no applier in the day-2 script");
     return Buffer.from(m[1] as string, "base64").toString("utf8");
 }
@@ -136,7 +133,7 @@ describe("secrets and accounts", () => {
             { basexAdminPassword: "s3cr3t" },
         );
         const secret = script.indexOf(
-            "(umask 077 && printf '%s' 's3cr3t' > '/srv/data/basex/admin-password'.ouvroir-new && mv -f",
+            `(umask 077 && put '/srv/data/basex/admin-password' '0600' '${Buffer.from("s3cr3t").toString("base64")}')`,
         );
         expect(secret).toBeGreaterThan(0);
         expect(secret).toBeLessThan(script.indexOf(`\n'${APPLIER_PATH}'\n`));

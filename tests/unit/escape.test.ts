@@ -2,9 +2,14 @@
 // checked by real bash. Does not prove that every value goes through it: the renderer's tests
 // (userData.test.ts: no script holds a config value) and the config suite do.
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
+    PUT_FUNCTION,
     envFile,
     nginxToken,
+    putFile,
     shellWord,
     sshConfigToken,
     systemdValue,
@@ -44,6 +49,35 @@ describe("shell: shellWord and envFile", () => {
     it("refuses a variable name that is not one", () => {
         expect(() => envFile({ "A;B": "x" })).toThrow(/bad variable name/);
         expect(() => envFile({ "a b": "x" })).toThrow(/bad variable name/);
+    });
+});
+
+describe("the one atomic write: put (every generated script)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-put-"));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const names = HOSTILE.filter((h) => h !== "" && !h.includes("/") && h !== "''");
+    it("writes every hostile content byte for byte, to every hostile file name, with its mode", () => {
+        const script = [
+            "set -euo pipefail",
+            PUT_FUNCTION,
+            ...names.map((n, i) => putFile(`${dir}/${n}-${i}/f`, "0640", HOSTILE[i] ?? "")),
+            putFile(`${dir}/secret`, "0600", "s3cr'et$(id)", true),
+        ].join("\n");
+        bash(script);
+        names.forEach((n, i) => {
+            const file = path.join(dir, `${n}-${i}`, "f");
+            expect([n, fs.readFileSync(file, "utf8")]).toEqual([n, HOSTILE[i] ?? ""]);
+            expect(fs.statSync(file).mode & 0o777).toBe(0o640);
+        });
+        expect(fs.readFileSync(path.join(dir, "secret"), "utf8")).toBe("s3cr'et$(id)");
+        expect(fs.statSync(path.join(dir, "secret")).mode & 0o777).toBe(0o600);
+        // Nothing ran, and no half-written file is left beside any target.
+        expect(fs.existsSync("/tmp/ouvroir-pwned")).toBe(false);
+        expect(bash(`find ${shellWord(dir)} -name '*.ouvroir-new' | wc -l`).trim()).toBe("0");
+    });
+    it("refuses a relative path or a mode that is not one", () => {
+        expect(() => putFile("etc/x", "0644", "")).toThrow(/absolute path/);
+        expect(() => putFile("/etc/x", "644; id", "")).toThrow(/a mode/);
     });
 });
 

@@ -112,7 +112,9 @@ describe("a toy role added in the test alone", () => {
             records.find((r) => r.name === "toy-day2-apply") as Registration,
         );
         const script = String(apply.stdin);
-        expect(script).toContain(`echo '${Buffer.from(applier).toString("base64")}' | base64 -d`);
+        expect(script).toContain(
+            `put '/usr/local/sbin/ouvroir-apply' '0700' '${Buffer.from(applier).toString("base64")}'`,
+        );
         // Its backup plan: the common excludes, then its own.
         const { backupPlan } = await import("../../components/backup");
         expect(backupPlan("toy" as never).excludes).toEqual([

@@ -151,10 +151,7 @@ describe("the harness's SSH stand-in (test only)", () => {
                 ),
             ).toString();
         const day2Applier = (s: string) =>
-            b64(
-                /echo '([^']+)' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'/.exec(s)?.[1] ??
-                    "",
-            );
+            b64(/^put '\/usr\/local\/sbin\/ouvroir-apply' '0700' '([^']+)'$/m.exec(s)?.[1] ?? "");
         const nftOf = (applier: string) =>
             b64(/^put '\/etc\/nftables\.conf' '0644' '([^']+)'$/m.exec(applier)?.[1] ?? "");
         const withoutNft = (applier: string) =>
@@ -170,8 +167,7 @@ describe("the harness's SSH stand-in (test only)", () => {
         expect(nftOf(day2Applier(product))).not.toContain(rule);
         expect(nftOf(day2Applier(harness))).toBe(nft);
         expect(withoutNft(day2Applier(harness))).toBe(withoutNft(day2Applier(product)));
-        const strip = (s: string) =>
-            s.replace(/echo '[^']+' \| base64 -d > '\/usr\/local\/sbin\/ouvroir-apply'/, "");
+        const strip = (s: string) => s.replace(/^put '\/usr\/local\/sbin\/ouvroir-apply' .*$/m, "");
         expect(strip(harness)).toBe(strip(product));
     });
 });
