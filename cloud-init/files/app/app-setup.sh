@@ -5,45 +5,65 @@ data="{{dataMount}}"
 . /etc/ouvroir/settings.env
 engine="$SQL_ENGINE"
 
+# Run at first boot and at every day-2 push: the server is stopped only to move its data to
+# the volume or to change its settings; otherwise it keeps running (a reload for pg_hba).
 if [[ "$engine" == "mariadb" ]]; then
-    systemctl stop mariadb.service
-    if [[ ! -d "$data/mysql/mysql" ]]; then
-        install -d -o mysql -g mysql -m 0750 "$data/mysql"
-        rsync -a /var/lib/mysql/ "$data/mysql/"
-    fi
-    cat >/etc/mysql/mariadb.conf.d/60-ouvroir.cnf <<CNF
+    conf=/etc/mysql/mariadb.conf.d/60-ouvroir.cnf
+    want="$(cat <<CNF
 # ouvroir: data on the volume. Only the roles in SQL_CLIENTS reach the port (security group
 # and host firewall); accounts for them name their hosts.
 [mysqld]
 datadir = $data/mysql
 bind-address = 0.0.0.0
 CNF
+)"
+    if [[ ! -d "$data/mysql/mysql" || "$(cat "$conf" 2>/dev/null)" != "$want" ]]; then
+        systemctl stop mariadb.service
+        if [[ ! -d "$data/mysql/mysql" ]]; then
+            install -d -o mysql -g mysql -m 0750 "$data/mysql"
+            rsync -a /var/lib/mysql/ "$data/mysql/"
+        fi
+        printf '%s\n' "$want" >"$conf"
+    fi
     /usr/local/sbin/ouvroir-enable mariadb.service
     systemctl start mariadb.service
     mariadb -e "SELECT 1" >/dev/null
 else
     ver="$(ls /etc/postgresql | sort -V | tail -n1)"
-    systemctl stop postgresql.service
-    if [[ ! -f "$data/postgresql/$ver/main/PG_VERSION" ]]; then
-        install -d -o postgres -g postgres -m 0700 "$data/postgresql" "$data/postgresql/$ver"
-        rsync -a "/var/lib/postgresql/$ver/main" "$data/postgresql/$ver/"
-    fi
-    cat >"/etc/postgresql/$ver/main/conf.d/60-ouvroir.conf" <<CONF
+    conf="/etc/postgresql/$ver/main/conf.d/60-ouvroir.conf"
+    want="$(cat <<CONF
 # ouvroir: data on the volume. Only the roles in SQL_CLIENTS reach the port (security group,
 # host firewall and pg_hba.conf).
 data_directory = '$data/postgresql/$ver/main'
 listen_addresses = '*'
 CONF
+)"
+    if [[ ! -f "$data/postgresql/$ver/main/PG_VERSION" || "$(cat "$conf" 2>/dev/null)" != "$want" ]]; then
+        systemctl stop postgresql.service
+        if [[ ! -f "$data/postgresql/$ver/main/PG_VERSION" ]]; then
+            install -d -o postgres -g postgres -m 0700 "$data/postgresql" "$data/postgresql/$ver"
+            rsync -a "/var/lib/postgresql/$ver/main" "$data/postgresql/$ver/"
+        fi
+        printf '%s\n' "$want" >"$conf"
+    fi
     hba="/etc/postgresql/$ver/main/pg_hba.conf"
     # Our block is rewritten on every run: its hosts are exactly SQL_CLIENTS (none: local only).
-    sed -i '/^# ouvroir begin$/,/^# ouvroir end$/d; /^# ouvroir$/,+1d' "$hba"
+    new="$(mktemp)"
+    sed '/^# ouvroir begin$/,/^# ouvroir end$/d; /^# ouvroir$/,+1d' "$hba" >"$new"
     {
         echo "# ouvroir begin"
         for ip in $SQL_CLIENTS; do echo "host all all $ip/32 scram-sha-256"; done
         echo "# ouvroir end"
-    } >>"$hba"
+    } >>"$new"
+    reload=0
+    if ! cmp -s "$new" "$hba"; then
+        cat "$new" >"$hba"
+        reload=1
+    fi
+    rm -f "$new"
     /usr/local/sbin/ouvroir-enable postgresql.service
     systemctl start postgresql.service
+    if [[ $reload == 1 ]]; then systemctl reload postgresql.service; fi
     runuser -u postgres -- psql -tAc "SELECT 1" >/dev/null
 fi
 
