@@ -185,13 +185,21 @@ export async function runProgram(
     const { readStackFile } = require("../config") as typeof import("../config");
     installMocks(stack, { previousOutputs, ...(cloudVolumes ? { cloudVolumes } : {}) }, records);
     // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
+    // An override of a secret key replaces the fixture (the after-deploy test rotates one).
+    const secretValue = (key: string, fixture: string): string =>
+        typeof overrides[key] === "string" ? (overrides[key] as string) : fixture;
     const secrets = {
-        "ouvroir:backupAccessKeyId": "test-access-key",
-        "ouvroir:backupSecretAccessKey": "test-secret-key",
+        "ouvroir:backupAccessKeyId": secretValue("backupAccessKeyId", "test-access-key"),
+        "ouvroir:backupSecretAccessKey": secretValue("backupSecretAccessKey", "test-secret-key"),
     };
+    const plain = Object.fromEntries(
+        Object.entries(overrides).filter(
+            ([k]) => !k.startsWith("backupAccessKeyId") && !k.startsWith("backupSecretAccessKey"),
+        ),
+    );
     pulumi.runtime.setAllConfig(
         {
-            ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...overrides }),
+            ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...plain }),
             ...secrets,
         },
         Object.keys(secrets),
