@@ -2,7 +2,8 @@
  * The configuration as one table: every `ouvroir:*` key with its type, default, description and
  * what a change after deployment does. Pulumi.yaml's `config:` block and the README's settings
  * table are generated from it (`npm run config:docs`; tests/unit/configTable.test.ts fails when
- * they drift). The checks of each key are in parse.ts, in the table's order; each names its key.
+ * they drift). Each key's check is its entry in parse.ts's CHECKS (the same keys; a missing one
+ * does not compile), run in this table's order at preview; each problem names its key.
  */
 import { ROLE_NAMES } from "../components/roles";
 

@@ -250,6 +250,719 @@ function withDefaults(raw: RawConfig): Record<ConfigKey, unknown> {
     return out;
 }
 
+/** What a key's check sees: the problems so far, the raw and defaulted values, the keys checked before it. */
+interface CheckContext {
+    readonly stack: string;
+    readonly raw: RawConfig;
+    readonly v: Readonly<Record<ConfigKey, unknown>>;
+    readonly problems: Problems;
+    /** A protected stack (prod, or protectData): stricter rules for SSH sources. */
+    readonly production: boolean;
+    /** The keys already checked, in the table's order (keys.ts). */
+    readonly done: Partial<Parsed>;
+}
+
+/** Each key's value once checked (StackConfig's fields, before assembly). */
+type Parsed = Omit<StackConfig, "stack">;
+
+/**
+ * The checks, one per key of the table (keys.ts), run in the table's order at preview; a key
+ * may read the keys before it (`c.done`). Each problem names its key and the fix. The type
+ * makes a key without a check a compile error.
+ */
+export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckContext) => Parsed[K] } =
+    {
+        externalNetwork: (value, c) => {
+            const { problems } = c;
+            const externalNetwork = typeof value === "string" ? value : "";
+            if (externalNetwork !== "" && !SAFE.resourceName.test(externalNetwork))
+                problems.push(
+                    `ouvroir:externalNetwork ${JSON.stringify(externalNetwork)} is not a network name (letters, digits, spaces, . _ -); see openstack network list --external.`,
+                );
+            return externalNetwork;
+        },
+        existingNetwork: (value, c) => {
+            const { problems } = c;
+            let existingNetwork: StackConfig["existingNetwork"];
+            if (!isObject(value)) {
+                problems.push(
+                    `ouvroir:existingNetwork must be an object {networkId, subnetId} or {}.`,
+                );
+            } else if (Object.keys(value).length > 0) {
+                const { networkId, subnetId } = value;
+                if (
+                    typeof networkId !== "string" ||
+                    typeof subnetId !== "string" ||
+                    !networkId ||
+                    !subnetId
+                ) {
+                    problems.push(
+                        `ouvroir:existingNetwork needs both networkId and subnetId (openstack network list; openstack subnet list), or {} to create a network.`,
+                    );
+                } else {
+                    existingNetwork = { networkId, subnetId };
+                }
+            }
+            return existingNetwork;
+        },
+        privateCidr: (value, c) => {
+            const { problems } = c;
+            const privateCidr = String(value);
+            const pc = parseCidr(privateCidr);
+            if (!pc || pc.version !== 4) {
+                problems.push(
+                    `ouvroir:privateCidr "${privateCidr}" is not an IPv4 CIDR such as 10.20.0.0/24.`,
+                );
+            } else if (pc.hostBitsSet) {
+                problems.push(
+                    `ouvroir:privateCidr "${privateCidr}" has host bits set: did you mean ${pc.canonical}?`,
+                );
+            } else if (pc.prefix > 28) {
+                problems.push(
+                    `ouvroir:privateCidr "${privateCidr}" is too small for the stack: use a /24 to /28.`,
+                );
+            }
+            return privateCidr;
+        },
+        dnsServers: (value, c) => {
+            const { problems } = c;
+            const dnsServers = strings("dnsServers", value, problems);
+            for (const d of dnsServers) {
+                if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(d))
+                    problems.push(`ouvroir:dnsServers entry "${d}" is not an IPv4 address.`);
+            }
+            return dnsServers;
+        },
+        adminCidrs: (value, c) => {
+            const { problems, production } = c;
+            const adminCidrs = strings("adminCidrs", value, problems);
+            for (const c of adminCidrs) {
+                const parsed = parseCidr(c);
+                if (!parsed) {
+                    problems.push(
+                        `ouvroir:adminCidrs entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`,
+                    );
+                } else if (parsed.hostBitsSet) {
+                    problems.push(
+                        `ouvroir:adminCidrs entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`,
+                    );
+                } else if (parsed.prefix === 0 && production) {
+                    problems.push(
+                        `ouvroir:adminCidrs entry "${c}" opens SSH to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
+                    );
+                } else if (production && parsed.prefix < (parsed.version === 4 ? 8 : 32)) {
+                    // 0.0.0.0/1 and 128.0.0.0/1 are the whole Internet too, in two entries.
+                    problems.push(
+                        `ouvroir:adminCidrs entry "${c}" is wider than a /${parsed.version === 4 ? 8 : 32}: in a protected stack SSH must come from your institution's or VPN's ranges, not a large part of the Internet.`,
+                    );
+                }
+            }
+            if (adminCidrs.length === 0 && production) {
+                problems.push(
+                    `ouvroir:adminCidrs is empty: nobody could reach the bastion; add your institution's range (pulumi config set --path 'ouvroir:adminCidrs[0]' 132.204.0.0/16).`,
+                );
+            }
+            return adminCidrs;
+        },
+        sshPublicKeys: (value, c) => {
+            const { problems } = c;
+            const sshPublicKeys = strings("sshPublicKeys", value, problems);
+            if (sshPublicKeys.length === 0) {
+                problems.push(
+                    `ouvroir:sshPublicKeys is empty: add the operators' public keys (pulumi config set --path 'ouvroir:sshPublicKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)").`,
+                );
+            }
+            for (const k of sshPublicKeys)
+                problems.push(...publicKeyProblems("ouvroir:sshPublicKeys", k));
+            return sshPublicKeys;
+        },
+        adminUser: (value, c) => {
+            const { problems } = c;
+            // The admin user reaches cloud-init's YAML, shell scripts and the operator's ~/.ssh/config
+            // (sshConfig output): a Linux user name, nothing else.
+            const adminUser = String(value);
+            if (!SAFE.userName.test(adminUser) || adminUser === "root")
+                problems.push(
+                    `ouvroir:adminUser ${JSON.stringify(adminUser)} is not a user name: use lower-case letters, digits, _ and - (at most 32, not root), e.g. debian.`,
+                );
+            return adminUser;
+        },
+        image: (value, c) => {
+            const { problems } = c;
+            let image: ImageConfig = { namePattern: DEFAULTS.image.namePattern };
+            if (!isObject(value)) {
+                problems.push(`ouvroir:image must be an object {id?, name?, namePattern?}.`);
+            } else {
+                const { id, name, namePattern } = value;
+                const pattern =
+                    typeof namePattern === "string" ? namePattern : DEFAULTS.image.namePattern;
+                try {
+                    new RegExp(pattern);
+                } catch {
+                    problems.push(
+                        `ouvroir:image.namePattern "${pattern}" is not a valid regular expression.`,
+                    );
+                }
+                image = {
+                    id: typeof id === "string" && id ? id : undefined,
+                    name: typeof name === "string" && name ? name : undefined,
+                    namePattern: pattern,
+                };
+            }
+            return image;
+        },
+        bootVolumeGb: (value, c) => {
+            const { problems } = c;
+            const bootVolumeGb = positiveInt("bootVolumeGb", value, problems, 20);
+            if (bootVolumeGb < 10) {
+                problems.push(
+                    `ouvroir:bootVolumeGb is ${bootVolumeGb}: a Debian image with the services needs at least 10 GB (20 recommended).`,
+                );
+            }
+            return bootVolumeGb;
+        },
+        volumeTypes: (value, c) => {
+            const { problems } = c;
+            const volumeTypes = strings("volumeTypes", value, problems);
+            return volumeTypes;
+        },
+        flavors: (value, c) => {
+            const { problems } = c;
+            const flavors: Record<string, { vcpus: number; ramGb: number }> = {};
+            if (!isObject(value)) {
+                problems.push(`ouvroir:flavors must map flavor names to {vcpus, ramGb}.`);
+            } else {
+                for (const [name, f] of Object.entries(value)) {
+                    if (
+                        !isObject(f) ||
+                        typeof f.vcpus !== "number" ||
+                        typeof f.ramGb !== "number" ||
+                        f.vcpus <= 0 ||
+                        f.ramGb <= 0
+                    ) {
+                        problems.push(
+                            `ouvroir:flavors.${name} must be {vcpus: <n>, ramGb: <n>} with positive numbers.`,
+                        );
+                    } else {
+                        flavors[name] = { vcpus: f.vcpus, ramGb: f.ramGb };
+                    }
+                }
+            }
+            return flavors;
+        },
+        roles: (value, c) => {
+            const { problems } = c;
+            const { flavors, volumeTypes } = c.done as Parsed;
+            const defaultVolumeType = volumeTypes[0] ?? "";
+            const checkType = (key: string, t: string): void => {
+                if (volumeTypes.length > 0 && !volumeTypes.includes(t)) {
+                    problems.push(
+                        `ouvroir:${key} "${t}" is not a volume type of this cloud; choose one of ${volumeTypes.join(", ")} (openstack volume type list), or add it to ouvroir:volumeTypes.`,
+                    );
+                }
+            };
+            const roles: Partial<Record<RoleName, RoleConfig>> = {};
+            if (!isObject(value)) {
+                problems.push(
+                    `ouvroir:roles must map role names (${ROLE_NAMES.join(", ")}) to their settings.`,
+                );
+            } else {
+                for (const key of Object.keys(value)) {
+                    if (!isRoleName(key)) {
+                        problems.push(
+                            `ouvroir:roles.${key} is not a role; roles are ${ROLE_NAMES.join(", ")}.`,
+                        );
+                    }
+                }
+                if (!("web" in value)) {
+                    problems.push(
+                        `ouvroir:roles must include web: it is the only public entry and the SSH bastion.`,
+                    );
+                }
+                for (const role of ROLE_NAMES) {
+                    if (!(role in value)) continue;
+                    const rc: unknown = value[role] ?? {};
+                    const spec = ROLES[role];
+                    if (!isObject(rc)) {
+                        problems.push(
+                            `ouvroir:roles.${role} must be an object ({} for the defaults).`,
+                        );
+                        continue;
+                    }
+                    for (const k of Object.keys(rc)) {
+                        if (
+                            ![
+                                "flavor",
+                                "dataVolumeGb",
+                                "dataVolumeType",
+                                "existingDataVolumeId",
+                            ].includes(k)
+                        ) {
+                            problems.push(
+                                `ouvroir:roles.${role}.${k} is not a role setting; use flavor, dataVolumeGb, dataVolumeType or existingDataVolumeId.`,
+                            );
+                        }
+                    }
+                    const flavor = typeof rc.flavor === "string" ? rc.flavor : spec.defaultFlavor;
+                    const size = flavorSize(flavor, flavors);
+                    if (!size) {
+                        problems.push(
+                            `ouvroir:roles.${role}.flavor "${flavor}" is unknown: use an Alliance flavor such as ${spec.defaultFlavor} (openstack flavor list), or declare its size in ouvroir:flavors.`,
+                        );
+                    } else {
+                        if (size.kind === "compute") {
+                            problems.push(
+                                `ouvroir:roles.${role}.flavor "${flavor}" is a compute flavor (one-month lifetime on RAS): services need a persistent p flavor such as ${spec.defaultFlavor}.`,
+                            );
+                        }
+                        if (size.vcpus < spec.minVcpus || size.ramGb < spec.minRamGb) {
+                            problems.push(
+                                `ouvroir:roles.${role}.flavor "${flavor}" (${size.vcpus} vCPU, ${size.ramGb} GB) is below the ${role} role's minimum of ${spec.minVcpus} vCPU and ${spec.minRamGb} GB: use ${spec.defaultFlavor} or larger.`,
+                            );
+                        }
+                    }
+                    const dataVolumeGb = positiveInt(
+                        `roles.${role}.dataVolumeGb`,
+                        rc.dataVolumeGb ?? spec.defaultDataVolumeGb,
+                        problems,
+                        spec.defaultDataVolumeGb,
+                    );
+                    const dataVolumeType =
+                        typeof rc.dataVolumeType === "string"
+                            ? rc.dataVolumeType
+                            : defaultVolumeType;
+                    checkType(`roles.${role}.dataVolumeType`, dataVolumeType);
+                    let existingDataVolumeId: string | undefined;
+                    if (rc.existingDataVolumeId !== undefined) {
+                        if (
+                            typeof rc.existingDataVolumeId !== "string" ||
+                            !UUID.test(rc.existingDataVolumeId)
+                        ) {
+                            problems.push(
+                                `ouvroir:roles.${role}.existingDataVolumeId ${JSON.stringify(rc.existingDataVolumeId)} is not a Cinder volume id (a UUID from openstack volume list).`,
+                            );
+                        } else {
+                            existingDataVolumeId = rc.existingDataVolumeId;
+                        }
+                    }
+                    roles[role] = { flavor, dataVolumeGb, dataVolumeType, existingDataVolumeId };
+                }
+            }
+            return roles;
+        },
+        publicHostname: (value, c) => {
+            const { problems } = c;
+            const publicHostname = String(value);
+            if (publicHostname && !DOMAIN.test(publicHostname)) {
+                problems.push(
+                    `ouvroir:publicHostname "${publicHostname}" is not a DNS name such as ouvroir.umontreal.ca.`,
+                );
+            }
+            return publicHostname;
+        },
+        letsencryptEmail: (value, c) => {
+            const { problems } = c;
+            const letsencryptEmail = String(value) || undefined;
+            if (letsencryptEmail && !SAFE.email.test(letsencryptEmail)) {
+                problems.push(
+                    `ouvroir:letsencryptEmail ${JSON.stringify(letsencryptEmail)} is not an e-mail address.`,
+                );
+            }
+            return letsencryptEmail;
+        },
+        sites: (value, c) => {
+            const { problems } = c;
+            const { publicHostname } = c.done as Parsed;
+            const sites: Site[] = [];
+            if (!Array.isArray(value)) {
+                problems.push(`ouvroir:sites must be a list of {name, domains, kind}.`);
+            } else {
+                const names = new Set<string>();
+                const domains = new Map<string, string>();
+                value.forEach((s: unknown, i: number) => {
+                    const at = `ouvroir:sites[${i}]`;
+                    if (!isObject(s) || typeof s.name !== "string") {
+                        problems.push(`${at} must be an object with at least a name.`);
+                        return;
+                    }
+                    const name = s.name;
+                    problems.push(
+                        ...unknownSettings(at, "site", s, [
+                            "name",
+                            "domains",
+                            "kind",
+                            "upstreamRole",
+                            "upstreamPort",
+                            "paths",
+                        ]),
+                    );
+                    if (!NAME.test(name))
+                        problems.push(
+                            `${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`,
+                        );
+                    if (names.has(name))
+                        problems.push(
+                            `${at}.name "${name}" is a duplicate site name: each site needs its own name (it names the vhost file and directory).`,
+                        );
+                    names.add(name);
+                    const ds = Array.isArray(s.domains)
+                        ? s.domains.filter((d): d is string => typeof d === "string")
+                        : [];
+                    if (ds.length === 0)
+                        problems.push(
+                            `${at}.domains is empty: list the host names the site answers to.`,
+                        );
+                    for (const d of ds) {
+                        if (!DOMAIN.test(d))
+                            problems.push(`${at}.domains entry "${d}" is not a DNS name.`);
+                        const other = domains.get(d);
+                        if (other !== undefined && other !== name)
+                            problems.push(
+                                `${at}.domains entry "${d}" is already served by site "${other}".`,
+                            );
+                        domains.set(d, name);
+                    }
+                    const kind = oneOf(
+                        `sites[${i}].kind`,
+                        s.kind,
+                        ["static", "proxy", "php", "restxq"] as const,
+                        problems,
+                    );
+                    let upstreamRole: RoleName | undefined;
+                    let upstreamPort: number | undefined;
+                    let paths: string[] | undefined;
+                    if (kind === "restxq") {
+                        paths = restxqPaths(at, s.paths, problems);
+                        if (isObject(c.v.roles) && !("xmldb" in c.v.roles))
+                            problems.push(
+                                `${at} is a restxq site but the xmldb role is not deployed: add it to ouvroir:roles.`,
+                            );
+                    } else if (s.paths !== undefined) {
+                        problems.push(
+                            `${at}.paths is only for a restxq site: remove it, or set kind: restxq.`,
+                        );
+                    }
+                    if (kind === "proxy") {
+                        if (
+                            typeof s.upstreamRole !== "string" ||
+                            !isRoleName(s.upstreamRole) ||
+                            s.upstreamRole === "web"
+                        ) {
+                            problems.push(
+                                `${at}.upstreamRole ${JSON.stringify(s.upstreamRole)}: a proxy site needs the private role it forwards to (xmldb, iiif, app or sandbox).`,
+                            );
+                        } else {
+                            upstreamRole = s.upstreamRole;
+                            if (isObject(c.v.roles) && !(upstreamRole in c.v.roles)) {
+                                problems.push(
+                                    `${at}.upstreamRole "${upstreamRole}" is not deployed in this stack: add it to ouvroir:roles or choose a deployed role.`,
+                                );
+                            }
+                            const port = Number(s.upstreamPort);
+                            const proxied = proxiedPorts(upstreamRole);
+                            const open = proxied.some(
+                                (p) => port >= p.port && port <= (p.portMax ?? p.port),
+                            );
+                            if (upstreamRole === "xmldb") {
+                                problems.push(
+                                    `${at} proxies to the xmldb role, which would publish BaseX's REST and DBA admin: use kind: restxq with the paths of the RESTXQ application.`,
+                                );
+                            } else if (!open) {
+                                const allowed = proxied.map((p) =>
+                                    p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`,
+                                );
+                                problems.push(
+                                    `${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port of the ${upstreamRole} role that a proxy site may forward to; use ${allowed.join(" or ")}.`,
+                                );
+                            } else {
+                                upstreamPort = port;
+                            }
+                        }
+                    }
+                    if (publicHostname && ds.includes(publicHostname) && kind !== "static")
+                        problems.push(
+                            `${at} uses publicHostname ${publicHostname} but is a ${kind} site: only a static site may (the default vhost also carries /iiif/); give it another domain.`,
+                        );
+                    sites.push({
+                        name,
+                        domains: ds,
+                        kind,
+                        upstreamRole,
+                        upstreamPort,
+                        ...(paths ? { paths } : {}),
+                    });
+                });
+            }
+            return sites;
+        },
+        researchers: (value, c) => {
+            const { problems } = c;
+            const { adminUser } = c.done as Parsed;
+            const researchers: Researcher[] = [];
+            if (!Array.isArray(value)) {
+                problems.push(
+                    `ouvroir:researchers must be a list of {name, sshPublicKeys, cpuPercent, memoryMiB}.`,
+                );
+            } else {
+                const seen = new Set<string>();
+                value.forEach((r: unknown, i: number) => {
+                    const at = `ouvroir:researchers[${i}]`;
+                    if (!isObject(r) || typeof r.name !== "string") {
+                        problems.push(`${at} must be an object with at least a name.`);
+                        return;
+                    }
+                    if (!NAME.test(r.name) || ["root", "debian", adminUser].includes(r.name)) {
+                        problems.push(
+                            `${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not root or the admin user.`,
+                        );
+                    }
+                    if (seen.has(r.name))
+                        problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
+                    seen.add(r.name);
+                    problems.push(
+                        ...unknownSettings(at, "researcher", r, [
+                            "name",
+                            "sshPublicKeys",
+                            "cpuPercent",
+                            "memoryMiB",
+                        ]),
+                    );
+                    const keys = strings(
+                        `researchers[${i}].sshPublicKeys`,
+                        r.sshPublicKeys,
+                        problems,
+                    );
+                    for (const k of keys)
+                        problems.push(...publicKeyProblems(`${at}.sshPublicKeys`, k));
+                    const cpuPercent = Number(r.cpuPercent ?? 100);
+                    const memoryMiB = Number(r.memoryMiB ?? 2048);
+                    if (!Number.isInteger(cpuPercent) || cpuPercent <= 0)
+                        problems.push(
+                            `${at}.cpuPercent must be a positive whole number (100 = one core).`,
+                        );
+                    if (!Number.isInteger(memoryMiB) || memoryMiB < 256)
+                        problems.push(
+                            `${at}.memoryMiB must be a whole number of MiB, at least 256.`,
+                        );
+                    researchers.push({ name: r.name, sshPublicKeys: keys, cpuPercent, memoryMiB });
+                });
+                if (researchers.length > 0 && isObject(c.v.roles) && !("sandbox" in c.v.roles)) {
+                    problems.push(
+                        `ouvroir:researchers is set but the sandbox role is not deployed: add sandbox to ouvroir:roles.`,
+                    );
+                }
+            }
+            return researchers;
+        },
+        sqlEngine: (value, c) => {
+            const { problems } = c;
+            const sqlEngine = oneOf(
+                "sqlEngine",
+                value,
+                ["mariadb", "postgresql"] as const,
+                problems,
+            );
+            return sqlEngine;
+        },
+        packageSource: (value, c) => {
+            const { problems } = c;
+            const packageSource = oneOf(
+                "packageSource",
+                value,
+                ["upstream", "debian"] as const,
+                problems,
+            );
+            return packageSource;
+        },
+        downloads: (value, c) => {
+            const { problems } = c;
+            const { packageSource } = c.done as Parsed;
+            // Downloads: each overrides the default entry by entry.
+            const downloads = { ...DEFAULTS.downloads } as Record<
+                "cantaloupe" | "basex" | "julia" | "saxon",
+                Download
+            >;
+            if (!isObject(value)) {
+                problems.push(
+                    `ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon.`,
+                );
+            } else {
+                for (const [name, d] of Object.entries(value)) {
+                    if (!(name in DEFAULTS.downloads)) {
+                        problems.push(
+                            `ouvroir:downloads.${name} is not a download of this program; known: ${Object.keys(DEFAULTS.downloads).join(", ")}.`,
+                        );
+                        continue;
+                    }
+                    const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
+                    const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
+                    problems.push(
+                        ...unknownSettings(
+                            `ouvroir:downloads.${name}`,
+                            "download",
+                            isObject(d) ? d : {},
+                            ["version", "url", "sha256"],
+                        ),
+                    );
+                    if (!SAFE.url.test(String(merged.url)))
+                        problems.push(
+                            `ouvroir:downloads.${name}.url must be a plain https:// URL (a mirror is fine): letters, digits and . _ ~ % + , = @ / : - only.`,
+                        );
+                    if (!SAFE.version.test(String(merged.version)))
+                        problems.push(
+                            `ouvroir:downloads.${name}.version ${JSON.stringify(merged.version)} is not a version: letters, digits and . + _ - only, e.g. ${base.version}.`,
+                        );
+                    if (merged.sha256 && !SHA256.test(merged.sha256))
+                        problems.push(
+                            `ouvroir:downloads.${name}.sha256 must be 64 hexadecimal characters (sha256sum of the file).`,
+                        );
+                    downloads[name as keyof typeof downloads] = merged;
+                }
+            }
+            if (packageSource === "upstream") {
+                const needed: (keyof typeof downloads)[] = [];
+                if (isObject(c.v.roles)) {
+                    if ("iiif" in c.v.roles) needed.push("cantaloupe");
+                    if ("xmldb" in c.v.roles) needed.push("basex", "saxon");
+                    if ("app" in c.v.roles) needed.push("julia");
+                }
+                for (const n of needed) {
+                    if (!SHA256.test(downloads[n].sha256)) {
+                        problems.push(
+                            `ouvroir:downloads.${n}.sha256 is missing: every upstream download is verified; set it to the sha256sum of ${downloads[n].url} (or use packageSource: debian).`,
+                        );
+                    }
+                }
+            }
+            return downloads;
+        },
+        rebuild: (value, c) => {
+            const { problems } = c;
+            const rebuild: RoleName[] = [];
+            for (const r of strings("rebuild", value, problems)) {
+                if (!isRoleName(r))
+                    problems.push(
+                        `ouvroir:rebuild entry "${r}" is not a role; roles are ${ROLE_NAMES.join(", ")}.`,
+                    );
+                else rebuild.push(r);
+            }
+            return rebuild;
+        },
+        allocation: (value, c) => {
+            const { problems } = c;
+            const allocation = { ...RAS_ALLOCATION };
+            if (!isObject(value)) {
+                problems.push(
+                    `ouvroir:allocation must be an object such as {vcpus: 25, ramGb: 50, ...}.`,
+                );
+            } else {
+                for (const [k, n] of Object.entries(value)) {
+                    if (!(k in RAS_ALLOCATION)) {
+                        problems.push(
+                            `ouvroir:allocation.${k} is not a quota this program counts; known: ${Object.keys(RAS_ALLOCATION).join(", ")}.`,
+                        );
+                    } else if (typeof n !== "number" || !(n >= 0)) {
+                        problems.push(`ouvroir:allocation.${k} must be a number ≥ 0.`);
+                    } else {
+                        (allocation as Record<string, number>)[k] = n;
+                    }
+                }
+            }
+            return allocation;
+        },
+        sharesAllocationWith: (value, c) => {
+            const { problems } = c;
+            const sharesAllocationWith = strings("sharesAllocationWith", value, problems);
+            // Each names a stack whose file, Pulumi.<name>.yaml, is read from the project directory.
+            for (const other of sharesAllocationWith)
+                if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(other) || other.includes(".."))
+                    problems.push(
+                        `ouvroir:sharesAllocationWith entry ${JSON.stringify(other)} is not a stack name (letters, digits, _ . -).`,
+                    );
+            return sharesAllocationWith;
+        },
+        day2: (value, c) => {
+            const { problems } = c;
+            const day2 = boolean("day2", value, problems, true);
+            return day2;
+        },
+        backup: (value, c) => {
+            const { problems, raw } = c;
+            const { day2 } = c.done as Parsed;
+            let backup: BackupSettings | undefined;
+            if (!isObject(value)) {
+                problems.push(
+                    `ouvroir:backup must be an object {endpoint, bucket, ...} or {} for no backups.`,
+                );
+            } else if (Object.keys(value).length > 0) {
+                const b = value;
+                const known = [
+                    "endpoint",
+                    "bucket",
+                    "onCalendar",
+                    "keepDaily",
+                    "keepWeekly",
+                    "keepMonthly",
+                ];
+                for (const k of Object.keys(b)) {
+                    if (!known.includes(k))
+                        problems.push(
+                            `ouvroir:backup.${k} is not a backup setting; use ${known.join(", ")}.`,
+                        );
+                }
+                const endpoint = String(b.endpoint ?? "");
+                const bucket = String(b.bucket ?? "");
+                if (!/^https?:\/\/[^/\s]+$/.test(endpoint)) {
+                    problems.push(
+                        `ouvroir:backup.endpoint "${endpoint}" must be the S3 endpoint URL without a path, e.g. https://object-arbutus.alliancecan.ca.`,
+                    );
+                }
+                if (!/^[a-z0-9][a-z0-9.-]{2,62}$/.test(bucket))
+                    problems.push(
+                        `ouvroir:backup.bucket "${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots, dashes).`,
+                    );
+                const keep = (k: string, d: number): number => {
+                    const n = b[k] ?? d;
+                    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+                        problems.push(`ouvroir:backup.${k} must be a whole number ≥ 0.`);
+                        return d;
+                    }
+                    return n;
+                };
+                for (const secret of ["backupAccessKeyId", "backupSecretAccessKey"]) {
+                    if (raw[secret] === undefined && day2) {
+                        problems.push(
+                            `ouvroir:${secret} is not set: backups need the bucket's keys (openstack ec2 credentials create on Arbutus; pulumi config set --secret ouvroir:${secret} ...).`,
+                        );
+                    }
+                }
+                if (!day2)
+                    problems.push(
+                        `ouvroir:backup needs ouvroir:day2: true (backups are installed by the day-2 step, which carries their secrets).`,
+                    );
+                backup = {
+                    endpoint,
+                    bucket,
+                    onCalendar: typeof b.onCalendar === "string" ? b.onCalendar : "daily",
+                    keepDaily: keep("keepDaily", 7),
+                    keepWeekly: keep("keepWeekly", 5),
+                    keepMonthly: keep("keepMonthly", 12),
+                };
+                // The day-2 step's own checks (calendar, clear-text endpoint, a retention of nothing),
+                // here too, so that they fail the preview instead of a day-2 step after the VMs exist.
+                // (The endpoint's and the bucket's shapes are checked above already.)
+                problems.push(
+                    ...validateBackupSettings(backup).filter(
+                        (p) =>
+                            !/^ouvroir:backup\.(bucket|endpoint): (".*" is not|give only)/.test(p),
+                    ),
+                );
+            }
+            return backup;
+        },
+        protectData: (value, c) => boolean("protectData", value, c.problems, true),
+    };
+
 /**
  * Pure: raw `ouvroir:*` values (without the namespace) → a validated StackConfig.
  * Throws ConfigError listing every problem found.
@@ -267,610 +980,15 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
         }
     }
     const v = withDefaults(raw);
-
-    const protectData = boolean("protectData", v.protectData, problems, true);
-    const production = stack === "prod" || protectData;
-
-    // Network
-    const externalNetwork = typeof v.externalNetwork === "string" ? v.externalNetwork : "";
-    if (externalNetwork !== "" && !SAFE.resourceName.test(externalNetwork))
-        problems.push(
-            `ouvroir:externalNetwork ${JSON.stringify(externalNetwork)} is not a network name (letters, digits, spaces, . _ -); see openstack network list --external.`,
-        );
-    let existingNetwork: StackConfig["existingNetwork"];
-    if (!isObject(v.existingNetwork)) {
-        problems.push(`ouvroir:existingNetwork must be an object {networkId, subnetId} or {}.`);
-    } else if (Object.keys(v.existingNetwork).length > 0) {
-        const { networkId, subnetId } = v.existingNetwork;
-        if (
-            typeof networkId !== "string" ||
-            typeof subnetId !== "string" ||
-            !networkId ||
-            !subnetId
-        ) {
-            problems.push(
-                `ouvroir:existingNetwork needs both networkId and subnetId (openstack network list; openstack subnet list), or {} to create a network.`,
-            );
-        } else {
-            existingNetwork = { networkId, subnetId };
-        }
-    }
-    const privateCidr = String(v.privateCidr);
-    const pc = parseCidr(privateCidr);
-    if (!pc || pc.version !== 4) {
-        problems.push(
-            `ouvroir:privateCidr "${privateCidr}" is not an IPv4 CIDR such as 10.20.0.0/24.`,
-        );
-    } else if (pc.hostBitsSet) {
-        problems.push(
-            `ouvroir:privateCidr "${privateCidr}" has host bits set: did you mean ${pc.canonical}?`,
-        );
-    } else if (pc.prefix > 28) {
-        problems.push(
-            `ouvroir:privateCidr "${privateCidr}" is too small for the stack: use a /24 to /28.`,
-        );
-    }
-    const dnsServers = strings("dnsServers", v.dnsServers, problems);
-    for (const d of dnsServers) {
-        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(d))
-            problems.push(`ouvroir:dnsServers entry "${d}" is not an IPv4 address.`);
-    }
-
-    // Access
-    const adminCidrs = strings("adminCidrs", v.adminCidrs, problems);
-    for (const c of adminCidrs) {
-        const parsed = parseCidr(c);
-        if (!parsed) {
-            problems.push(
-                `ouvroir:adminCidrs entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`,
-            );
-        } else if (parsed.hostBitsSet) {
-            problems.push(
-                `ouvroir:adminCidrs entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`,
-            );
-        } else if (parsed.prefix === 0 && production) {
-            problems.push(
-                `ouvroir:adminCidrs entry "${c}" opens SSH to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
-            );
-        } else if (production && parsed.prefix < (parsed.version === 4 ? 8 : 32)) {
-            // 0.0.0.0/1 and 128.0.0.0/1 are the whole Internet too, in two entries.
-            problems.push(
-                `ouvroir:adminCidrs entry "${c}" is wider than a /${parsed.version === 4 ? 8 : 32}: in a protected stack SSH must come from your institution's or VPN's ranges, not a large part of the Internet.`,
-            );
-        }
-    }
-    if (adminCidrs.length === 0 && production) {
-        problems.push(
-            `ouvroir:adminCidrs is empty: nobody could reach the bastion; add your institution's range (pulumi config set --path 'ouvroir:adminCidrs[0]' 132.204.0.0/16).`,
-        );
-    }
-    const sshPublicKeys = strings("sshPublicKeys", v.sshPublicKeys, problems);
-    if (sshPublicKeys.length === 0) {
-        problems.push(
-            `ouvroir:sshPublicKeys is empty: add the operators' public keys (pulumi config set --path 'ouvroir:sshPublicKeys[0]' "$(cat ~/.ssh/id_ed25519.pub)").`,
-        );
-    }
-    for (const k of sshPublicKeys) problems.push(...publicKeyProblems("ouvroir:sshPublicKeys", k));
-    // The admin user reaches cloud-init's YAML, shell scripts and the operator's ~/.ssh/config
-    // (sshConfig output): a Linux user name, nothing else.
-    const adminUser = String(v.adminUser);
-    if (!SAFE.userName.test(adminUser) || adminUser === "root")
-        problems.push(
-            `ouvroir:adminUser ${JSON.stringify(adminUser)} is not a user name: use lower-case letters, digits, _ and - (at most 32, not root), e.g. debian.`,
-        );
-
-    // Image and volumes
-    let image: ImageConfig = { namePattern: DEFAULTS.image.namePattern };
-    if (!isObject(v.image)) {
-        problems.push(`ouvroir:image must be an object {id?, name?, namePattern?}.`);
-    } else {
-        const { id, name, namePattern } = v.image;
-        const pattern = typeof namePattern === "string" ? namePattern : DEFAULTS.image.namePattern;
-        try {
-            new RegExp(pattern);
-        } catch {
-            problems.push(
-                `ouvroir:image.namePattern "${pattern}" is not a valid regular expression.`,
-            );
-        }
-        image = {
-            id: typeof id === "string" && id ? id : undefined,
-            name: typeof name === "string" && name ? name : undefined,
-            namePattern: pattern,
-        };
-    }
-    const bootVolumeGb = positiveInt("bootVolumeGb", v.bootVolumeGb, problems, 20);
-    if (bootVolumeGb < 10) {
-        problems.push(
-            `ouvroir:bootVolumeGb is ${bootVolumeGb}: a Debian image with the services needs at least 10 GB (20 recommended).`,
-        );
-    }
-    const volumeTypes = strings("volumeTypes", v.volumeTypes, problems);
-    const defaultVolumeType = volumeTypes[0] ?? "";
-    const checkType = (key: string, t: string): void => {
-        if (volumeTypes.length > 0 && !volumeTypes.includes(t)) {
-            problems.push(
-                `ouvroir:${key} "${t}" is not a volume type of this cloud; choose one of ${volumeTypes.join(", ")} (openstack volume type list), or add it to ouvroir:volumeTypes.`,
-            );
-        }
-    };
-
-    const flavors: Record<string, { vcpus: number; ramGb: number }> = {};
-    if (!isObject(v.flavors)) {
-        problems.push(`ouvroir:flavors must map flavor names to {vcpus, ramGb}.`);
-    } else {
-        for (const [name, f] of Object.entries(v.flavors)) {
-            if (
-                !isObject(f) ||
-                typeof f.vcpus !== "number" ||
-                typeof f.ramGb !== "number" ||
-                f.vcpus <= 0 ||
-                f.ramGb <= 0
-            ) {
-                problems.push(
-                    `ouvroir:flavors.${name} must be {vcpus: <n>, ramGb: <n>} with positive numbers.`,
-                );
-            } else {
-                flavors[name] = { vcpus: f.vcpus, ramGb: f.ramGb };
-            }
-        }
-    }
-
-    // Roles
-    const roles: Partial<Record<RoleName, RoleConfig>> = {};
-    if (!isObject(v.roles)) {
-        problems.push(
-            `ouvroir:roles must map role names (${ROLE_NAMES.join(", ")}) to their settings.`,
-        );
-    } else {
-        for (const key of Object.keys(v.roles)) {
-            if (!isRoleName(key)) {
-                problems.push(
-                    `ouvroir:roles.${key} is not a role; roles are ${ROLE_NAMES.join(", ")}.`,
-                );
-            }
-        }
-        if (!("web" in v.roles)) {
-            problems.push(
-                `ouvroir:roles must include web: it is the only public entry and the SSH bastion.`,
-            );
-        }
-        for (const role of ROLE_NAMES) {
-            if (!(role in v.roles)) continue;
-            const rc: unknown = v.roles[role] ?? {};
-            const spec = ROLES[role];
-            if (!isObject(rc)) {
-                problems.push(`ouvroir:roles.${role} must be an object ({} for the defaults).`);
-                continue;
-            }
-            for (const k of Object.keys(rc)) {
-                if (
-                    !["flavor", "dataVolumeGb", "dataVolumeType", "existingDataVolumeId"].includes(
-                        k,
-                    )
-                ) {
-                    problems.push(
-                        `ouvroir:roles.${role}.${k} is not a role setting; use flavor, dataVolumeGb, dataVolumeType or existingDataVolumeId.`,
-                    );
-                }
-            }
-            const flavor = typeof rc.flavor === "string" ? rc.flavor : spec.defaultFlavor;
-            const size = flavorSize(flavor, flavors);
-            if (!size) {
-                problems.push(
-                    `ouvroir:roles.${role}.flavor "${flavor}" is unknown: use an Alliance flavor such as ${spec.defaultFlavor} (openstack flavor list), or declare its size in ouvroir:flavors.`,
-                );
-            } else {
-                if (size.kind === "compute") {
-                    problems.push(
-                        `ouvroir:roles.${role}.flavor "${flavor}" is a compute flavor (one-month lifetime on RAS): services need a persistent p flavor such as ${spec.defaultFlavor}.`,
-                    );
-                }
-                if (size.vcpus < spec.minVcpus || size.ramGb < spec.minRamGb) {
-                    problems.push(
-                        `ouvroir:roles.${role}.flavor "${flavor}" (${size.vcpus} vCPU, ${size.ramGb} GB) is below the ${role} role's minimum of ${spec.minVcpus} vCPU and ${spec.minRamGb} GB: use ${spec.defaultFlavor} or larger.`,
-                    );
-                }
-            }
-            const dataVolumeGb = positiveInt(
-                `roles.${role}.dataVolumeGb`,
-                rc.dataVolumeGb ?? spec.defaultDataVolumeGb,
-                problems,
-                spec.defaultDataVolumeGb,
-            );
-            const dataVolumeType =
-                typeof rc.dataVolumeType === "string" ? rc.dataVolumeType : defaultVolumeType;
-            checkType(`roles.${role}.dataVolumeType`, dataVolumeType);
-            let existingDataVolumeId: string | undefined;
-            if (rc.existingDataVolumeId !== undefined) {
-                if (
-                    typeof rc.existingDataVolumeId !== "string" ||
-                    !UUID.test(rc.existingDataVolumeId)
-                ) {
-                    problems.push(
-                        `ouvroir:roles.${role}.existingDataVolumeId ${JSON.stringify(rc.existingDataVolumeId)} is not a Cinder volume id (a UUID from openstack volume list).`,
-                    );
-                } else {
-                    existingDataVolumeId = rc.existingDataVolumeId;
-                }
-            }
-            roles[role] = { flavor, dataVolumeGb, dataVolumeType, existingDataVolumeId };
-        }
-    }
-
-    // Sites
-    const publicHostname = String(v.publicHostname);
-    if (publicHostname && !DOMAIN.test(publicHostname)) {
-        problems.push(
-            `ouvroir:publicHostname "${publicHostname}" is not a DNS name such as ouvroir.umontreal.ca.`,
-        );
-    }
-    const letsencryptEmail = String(v.letsencryptEmail) || undefined;
-    if (letsencryptEmail && !SAFE.email.test(letsencryptEmail)) {
-        problems.push(
-            `ouvroir:letsencryptEmail ${JSON.stringify(letsencryptEmail)} is not an e-mail address.`,
-        );
-    }
-    const sites: Site[] = [];
-    if (!Array.isArray(v.sites)) {
-        problems.push(`ouvroir:sites must be a list of {name, domains, kind}.`);
-    } else {
-        const names = new Set<string>();
-        const domains = new Map<string, string>();
-        v.sites.forEach((s: unknown, i: number) => {
-            const at = `ouvroir:sites[${i}]`;
-            if (!isObject(s) || typeof s.name !== "string") {
-                problems.push(`${at} must be an object with at least a name.`);
-                return;
-            }
-            const name = s.name;
-            problems.push(
-                ...unknownSettings(at, "site", s, [
-                    "name",
-                    "domains",
-                    "kind",
-                    "upstreamRole",
-                    "upstreamPort",
-                    "paths",
-                ]),
-            );
-            if (!NAME.test(name))
-                problems.push(
-                    `${at}.name "${name}" must be lower-case letters, digits and dashes, starting with a letter.`,
-                );
-            if (names.has(name))
-                problems.push(
-                    `${at}.name "${name}" is a duplicate site name: each site needs its own name (it names the vhost file and directory).`,
-                );
-            names.add(name);
-            const ds = Array.isArray(s.domains)
-                ? s.domains.filter((d): d is string => typeof d === "string")
-                : [];
-            if (ds.length === 0)
-                problems.push(`${at}.domains is empty: list the host names the site answers to.`);
-            for (const d of ds) {
-                if (!DOMAIN.test(d)) problems.push(`${at}.domains entry "${d}" is not a DNS name.`);
-                const other = domains.get(d);
-                if (other !== undefined && other !== name)
-                    problems.push(
-                        `${at}.domains entry "${d}" is already served by site "${other}".`,
-                    );
-                domains.set(d, name);
-            }
-            const kind = oneOf(
-                `sites[${i}].kind`,
-                s.kind,
-                ["static", "proxy", "php", "restxq"] as const,
-                problems,
-            );
-            let upstreamRole: RoleName | undefined;
-            let upstreamPort: number | undefined;
-            let paths: string[] | undefined;
-            if (kind === "restxq") {
-                paths = restxqPaths(at, s.paths, problems);
-                if (isObject(v.roles) && !("xmldb" in v.roles))
-                    problems.push(
-                        `${at} is a restxq site but the xmldb role is not deployed: add it to ouvroir:roles.`,
-                    );
-            } else if (s.paths !== undefined) {
-                problems.push(
-                    `${at}.paths is only for a restxq site: remove it, or set kind: restxq.`,
-                );
-            }
-            if (kind === "proxy") {
-                if (
-                    typeof s.upstreamRole !== "string" ||
-                    !isRoleName(s.upstreamRole) ||
-                    s.upstreamRole === "web"
-                ) {
-                    problems.push(
-                        `${at}.upstreamRole ${JSON.stringify(s.upstreamRole)}: a proxy site needs the private role it forwards to (xmldb, iiif, app or sandbox).`,
-                    );
-                } else {
-                    upstreamRole = s.upstreamRole;
-                    if (isObject(v.roles) && !(upstreamRole in v.roles)) {
-                        problems.push(
-                            `${at}.upstreamRole "${upstreamRole}" is not deployed in this stack: add it to ouvroir:roles or choose a deployed role.`,
-                        );
-                    }
-                    const port = Number(s.upstreamPort);
-                    const proxied = proxiedPorts(upstreamRole);
-                    const open = proxied.some(
-                        (p) => port >= p.port && port <= (p.portMax ?? p.port),
-                    );
-                    if (upstreamRole === "xmldb") {
-                        problems.push(
-                            `${at} proxies to the xmldb role, which would publish BaseX's REST and DBA admin: use kind: restxq with the paths of the RESTXQ application.`,
-                        );
-                    } else if (!open) {
-                        const allowed = proxied.map((p) =>
-                            p.portMax ? `${p.port}-${p.portMax}` : `${p.port}`,
-                        );
-                        problems.push(
-                            `${at}.upstreamPort ${JSON.stringify(s.upstreamPort)} is not a port of the ${upstreamRole} role that a proxy site may forward to; use ${allowed.join(" or ")}.`,
-                        );
-                    } else {
-                        upstreamPort = port;
-                    }
-                }
-            }
-            if (publicHostname && ds.includes(publicHostname) && kind !== "static")
-                problems.push(
-                    `${at} uses publicHostname ${publicHostname} but is a ${kind} site: only a static site may (the default vhost also carries /iiif/); give it another domain.`,
-                );
-            sites.push({
-                name,
-                domains: ds,
-                kind,
-                upstreamRole,
-                upstreamPort,
-                ...(paths ? { paths } : {}),
-            });
-        });
-    }
-
-    // Researchers
-    const researchers: Researcher[] = [];
-    if (!Array.isArray(v.researchers)) {
-        problems.push(
-            `ouvroir:researchers must be a list of {name, sshPublicKeys, cpuPercent, memoryMiB}.`,
-        );
-    } else {
-        const seen = new Set<string>();
-        v.researchers.forEach((r: unknown, i: number) => {
-            const at = `ouvroir:researchers[${i}]`;
-            if (!isObject(r) || typeof r.name !== "string") {
-                problems.push(`${at} must be an object with at least a name.`);
-                return;
-            }
-            if (!NAME.test(r.name) || ["root", "debian", adminUser].includes(r.name)) {
-                problems.push(
-                    `${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not root or the admin user.`,
-                );
-            }
-            if (seen.has(r.name))
-                problems.push(`${at}.name "${r.name}" is a duplicate researcher.`);
-            seen.add(r.name);
-            problems.push(
-                ...unknownSettings(at, "researcher", r, [
-                    "name",
-                    "sshPublicKeys",
-                    "cpuPercent",
-                    "memoryMiB",
-                ]),
-            );
-            const keys = strings(`researchers[${i}].sshPublicKeys`, r.sshPublicKeys, problems);
-            for (const k of keys) problems.push(...publicKeyProblems(`${at}.sshPublicKeys`, k));
-            const cpuPercent = Number(r.cpuPercent ?? 100);
-            const memoryMiB = Number(r.memoryMiB ?? 2048);
-            if (!Number.isInteger(cpuPercent) || cpuPercent <= 0)
-                problems.push(`${at}.cpuPercent must be a positive whole number (100 = one core).`);
-            if (!Number.isInteger(memoryMiB) || memoryMiB < 256)
-                problems.push(`${at}.memoryMiB must be a whole number of MiB, at least 256.`);
-            researchers.push({ name: r.name, sshPublicKeys: keys, cpuPercent, memoryMiB });
-        });
-        if (researchers.length > 0 && isObject(v.roles) && !("sandbox" in v.roles)) {
-            problems.push(
-                `ouvroir:researchers is set but the sandbox role is not deployed: add sandbox to ouvroir:roles.`,
-            );
-        }
-    }
-
-    const sqlEngine = oneOf("sqlEngine", v.sqlEngine, ["mariadb", "postgresql"] as const, problems);
-    const packageSource = oneOf(
-        "packageSource",
-        v.packageSource,
-        ["upstream", "debian"] as const,
-        problems,
-    );
-
-    // Downloads: each overrides the default entry by entry.
-    const downloads = { ...DEFAULTS.downloads } as Record<
-        "cantaloupe" | "basex" | "julia" | "saxon",
-        Download
-    >;
-    if (!isObject(v.downloads)) {
-        problems.push(
-            `ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon.`,
-        );
-    } else {
-        for (const [name, d] of Object.entries(v.downloads)) {
-            if (!(name in DEFAULTS.downloads)) {
-                problems.push(
-                    `ouvroir:downloads.${name} is not a download of this program; known: ${Object.keys(DEFAULTS.downloads).join(", ")}.`,
-                );
-                continue;
-            }
-            const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
-            const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
-            problems.push(
-                ...unknownSettings(`ouvroir:downloads.${name}`, "download", isObject(d) ? d : {}, [
-                    "version",
-                    "url",
-                    "sha256",
-                ]),
-            );
-            if (!SAFE.url.test(String(merged.url)))
-                problems.push(
-                    `ouvroir:downloads.${name}.url must be a plain https:// URL (a mirror is fine): letters, digits and . _ ~ % + , = @ / : - only.`,
-                );
-            if (!SAFE.version.test(String(merged.version)))
-                problems.push(
-                    `ouvroir:downloads.${name}.version ${JSON.stringify(merged.version)} is not a version: letters, digits and . + _ - only, e.g. ${base.version}.`,
-                );
-            if (merged.sha256 && !SHA256.test(merged.sha256))
-                problems.push(
-                    `ouvroir:downloads.${name}.sha256 must be 64 hexadecimal characters (sha256sum of the file).`,
-                );
-            downloads[name as keyof typeof downloads] = merged;
-        }
-    }
-    if (packageSource === "upstream") {
-        const needed: (keyof typeof downloads)[] = [];
-        if (isObject(v.roles)) {
-            if ("iiif" in v.roles) needed.push("cantaloupe");
-            if ("xmldb" in v.roles) needed.push("basex", "saxon");
-            if ("app" in v.roles) needed.push("julia");
-        }
-        for (const n of needed) {
-            if (!SHA256.test(downloads[n].sha256)) {
-                problems.push(
-                    `ouvroir:downloads.${n}.sha256 is missing: every upstream download is verified; set it to the sha256sum of ${downloads[n].url} (or use packageSource: debian).`,
-                );
-            }
-        }
-    }
-
-    const rebuild: RoleName[] = [];
-    for (const r of strings("rebuild", v.rebuild, problems)) {
-        if (!isRoleName(r))
-            problems.push(
-                `ouvroir:rebuild entry "${r}" is not a role; roles are ${ROLE_NAMES.join(", ")}.`,
-            );
-        else rebuild.push(r);
-    }
-
-    const allocation = { ...RAS_ALLOCATION };
-    if (!isObject(v.allocation)) {
-        problems.push(`ouvroir:allocation must be an object such as {vcpus: 25, ramGb: 50, ...}.`);
-    } else {
-        for (const [k, n] of Object.entries(v.allocation)) {
-            if (!(k in RAS_ALLOCATION)) {
-                problems.push(
-                    `ouvroir:allocation.${k} is not a quota this program counts; known: ${Object.keys(RAS_ALLOCATION).join(", ")}.`,
-                );
-            } else if (typeof n !== "number" || !(n >= 0)) {
-                problems.push(`ouvroir:allocation.${k} must be a number ≥ 0.`);
-            } else {
-                (allocation as Record<string, number>)[k] = n;
-            }
-        }
-    }
-    const sharesAllocationWith = strings("sharesAllocationWith", v.sharesAllocationWith, problems);
-    // Each names a stack whose file, Pulumi.<name>.yaml, is read from the project directory.
-    for (const other of sharesAllocationWith)
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(other) || other.includes(".."))
-            problems.push(
-                `ouvroir:sharesAllocationWith entry ${JSON.stringify(other)} is not a stack name (letters, digits, _ . -).`,
-            );
-    const day2 = boolean("day2", v.day2, problems, true);
-
-    let backup: BackupSettings | undefined;
-    if (!isObject(v.backup)) {
-        problems.push(
-            `ouvroir:backup must be an object {endpoint, bucket, ...} or {} for no backups.`,
-        );
-    } else if (Object.keys(v.backup).length > 0) {
-        const b = v.backup;
-        const known = [
-            "endpoint",
-            "bucket",
-            "onCalendar",
-            "keepDaily",
-            "keepWeekly",
-            "keepMonthly",
-        ];
-        for (const k of Object.keys(b)) {
-            if (!known.includes(k))
-                problems.push(
-                    `ouvroir:backup.${k} is not a backup setting; use ${known.join(", ")}.`,
-                );
-        }
-        const endpoint = String(b.endpoint ?? "");
-        const bucket = String(b.bucket ?? "");
-        if (!/^https?:\/\/[^/\s]+$/.test(endpoint)) {
-            problems.push(
-                `ouvroir:backup.endpoint "${endpoint}" must be the S3 endpoint URL without a path, e.g. https://object-arbutus.alliancecan.ca.`,
-            );
-        }
-        if (!/^[a-z0-9][a-z0-9.-]{2,62}$/.test(bucket))
-            problems.push(
-                `ouvroir:backup.bucket "${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots, dashes).`,
-            );
-        const keep = (k: string, d: number): number => {
-            const n = b[k] ?? d;
-            if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
-                problems.push(`ouvroir:backup.${k} must be a whole number ≥ 0.`);
-                return d;
-            }
-            return n;
-        };
-        for (const secret of ["backupAccessKeyId", "backupSecretAccessKey"]) {
-            if (raw[secret] === undefined && day2) {
-                problems.push(
-                    `ouvroir:${secret} is not set: backups need the bucket's keys (openstack ec2 credentials create on Arbutus; pulumi config set --secret ouvroir:${secret} ...).`,
-                );
-            }
-        }
-        if (!day2)
-            problems.push(
-                `ouvroir:backup needs ouvroir:day2: true (backups are installed by the day-2 step, which carries their secrets).`,
-            );
-        backup = {
-            endpoint,
-            bucket,
-            onCalendar: typeof b.onCalendar === "string" ? b.onCalendar : "daily",
-            keepDaily: keep("keepDaily", 7),
-            keepWeekly: keep("keepWeekly", 5),
-            keepMonthly: keep("keepMonthly", 12),
-        };
-        // The day-2 step's own checks (calendar, clear-text endpoint, a retention of nothing),
-        // here too, so that they fail the preview instead of a day-2 step after the VMs exist.
-        // (The endpoint's and the bucket's shapes are checked above already.)
-        problems.push(
-            ...validateBackupSettings(backup).filter(
-                (p) => !/^ouvroir:backup\.(bucket|endpoint): (".*" is not|give only)/.test(p),
-            ),
-        );
-    }
-
+    const production = stack === "prod" || boolean("protectData", v.protectData, [], true);
+    const done: Partial<Parsed> = {};
+    const c: CheckContext = { stack, raw, v, problems, production, done };
+    for (const key of CONFIG_KEYS) (done as Record<string, unknown>)[key] = CHECKS[key](v[key], c);
+    const parsed = done as Parsed;
     const config: StackConfig = {
         stack,
-        externalNetwork: externalNetwork || undefined,
-        existingNetwork,
-        privateCidr,
-        dnsServers,
-        adminCidrs,
-        sshPublicKeys,
-        adminUser,
-        image,
-        bootVolumeGb,
-        volumeTypes,
-        flavors,
-        roles,
-        publicHostname,
-        letsencryptEmail,
-        sites,
-        researchers,
-        sqlEngine,
-        packageSource,
-        downloads,
-        protectData,
-        rebuild,
-        allocation,
-        sharesAllocationWith,
-        day2,
-        backup,
+        ...parsed,
+        externalNetwork: parsed.externalNetwork || undefined,
     };
     if (problems.length > 0) throw new ConfigError(stack, problems);
     return config;

@@ -4,7 +4,7 @@
 // tests/stacks, tests/vm/trials.test.ts).
 import * as fs from "fs";
 import * as path from "path";
-import { CONFIG_KEYS, DEFAULTS, KEYS, KeySpec, SECRET_KEYS } from "../../config";
+import { CHECKS, CONFIG_KEYS, DEFAULTS, KEYS, KeySpec, SECRET_KEYS } from "../../config";
 import { renderPulumiYaml, withReadmeTable } from "../../config/docs";
 
 const root = path.join(__dirname, "..", "..");
@@ -28,6 +28,8 @@ describe("the configuration table", () => {
         }
         for (const key of SECRET_KEYS) expect((KEYS[key] as KeySpec).default).toBeUndefined();
         expect(Object.keys(DEFAULTS).sort()).toEqual([...CONFIG_KEYS].sort());
+        // One check per key, run in the table's order.
+        expect(Object.keys(CHECKS).sort()).toEqual([...CONFIG_KEYS].sort());
     });
     it("a key added to the table appears in both generated files", () => {
         const pulumi = renderPulumiYaml();
