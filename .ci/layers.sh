@@ -2,16 +2,16 @@
 # Sourced by .ci/run after the unit layer: the slower layers, each counted.
 
 # 2. cloud-init: every role's rendered document against cloud-init's own schema.
-run_check cloud-init-schema bash scripts/validate-cloud-init.sh
+run_check cloud-init-schema bash tests/harness/validate-cloud-init.sh
 
 # 3. Delivery: the workflows under actionlint + shellcheck; the policy pack loads and judges.
-run_check workflows bash scripts/lint-workflows.sh
+run_check workflows bash tests/harness/lint-workflows.sh
 run_check policy-pack bash policy/check-loads.sh
 
 # 4. The engine from Go modules: the CLI and our bridged OpenStack provider (tools/engine/README.md;
 #    the Node.js language host and the random/command providers cannot be built here). The
 #    provider's schema against the npm SDK; the migration round trip through a real CLI.
-note "engine: waiting for the background build (scripts/build-engine.sh)"
+note "engine: waiting for the background build (tools/engine/build.sh)"
 t=$(stamp)
 wait "$engine_pid"
 engine_bin=$(tail -n 1 "$out/engine.out")
@@ -30,7 +30,7 @@ fi
 
 # 5. A real OpenStack from Debian's packages: the program's resources against its APIs (prod's,
 #    replayed), then the whole program through the real engine and provider (tests/engine).
-run_check local-openstack bash scripts/local-openstack/up.sh
+run_check local-openstack bash tests/harness/local-openstack/up.sh
 run_jest integration npm run test:integration --
 export OUVROIR_ENGINE_BIN="$engine_bin"
 run_jest engine npm run test:engine --
@@ -40,9 +40,9 @@ run_jest engine npm run test:engine --
 #    data trials beside them. The backup round trips of app and xmldb run with the role checks.
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)
 # Backups need restic and rclone's S3 server on this host (the round trips and the namespace test).
-run_check backup-tools bash -c 'command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic >/dev/null; }; bash scripts/s3-server.sh install'
+run_check backup-tools bash -c 'command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic >/dev/null; }; bash tests/harness/s3-server.sh install'
 if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
-    note "vm-image: waiting for the background build (scripts/vm/build-image.sh)"
+    note "vm-image: waiting for the background build (tests/harness/vm/build-image.sh)"
     if [[ -n "${vm_image_pid:-}" ]] && wait "$vm_image_pid"; then
         passed=$((passed + 1))
         tail -n 3 "$out/vm-image.log"

@@ -8,7 +8,7 @@ import {
     resolved,
     runStack,
     valueOf,
-} from "../harness";
+} from "../harness/mocks";
 
 async function build(
     args: ConstructorParameters<typeof PrivateNetwork>[1],

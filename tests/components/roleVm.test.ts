@@ -9,7 +9,7 @@ import {
     instanceOptions,
 } from "../../components/roleVm";
 import { ROLE_CLASSES } from "../../components/roleComponents";
-import { Registration, byType, installMocks, resolved, runStack, valueOf } from "../harness";
+import { Registration, byType, installMocks, resolved, runStack, valueOf } from "../harness/mocks";
 
 const T = {
     sg: "openstack:networking/secGroup:SecGroup",

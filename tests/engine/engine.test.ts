@@ -4,8 +4,8 @@
 // cover them), Béluga's own API versions, quotas and policies, nor the published
 // pulumi-resource-openstack (ours is built from the same upstream parts: tools/engine/README.md).
 /**
- * The program through the real Pulumi engine (scripts/build-engine.sh: the CLI and our bridged
- * OpenStack provider) against the local OpenStack (scripts/local-openstack), as an Automation API
+ * The program through the real Pulumi engine (tools/engine/build.sh: the CLI and our bridged
+ * OpenStack provider) against the local OpenStack (tests/harness/local-openstack), as an Automation API
  * inline program: what `pulumi preview/up/refresh/destroy` does on the cloud, with a file://
  * backend in a temp directory and copies of Pulumi.yaml and Pulumi.local.yaml. Every step checks
  * the OpenStack APIs (tests/engine/api-inventory.py), not only the engine's word.

@@ -12,7 +12,7 @@ import { REPO, engineBin, engineEnv } from "../../tools/engine/run";
 
 export const STACK = "local";
 export const PYTHON = "/usr/bin/python3";
-const SCRIPTS = path.join(REPO, "scripts/local-openstack");
+const SCRIPTS = path.join(REPO, "tests/harness/local-openstack");
 
 /** Empties the demo project; as the admin, whatever OS_CLOUD this process has set. */
 export function cleanCloud(): void {

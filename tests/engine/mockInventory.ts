@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../config";
-import { Registration, installMocks, runStack, stackConfigForRuntime } from "../harness";
+import { Registration, installMocks, runStack, stackConfigForRuntime } from "../harness/mocks";
 
 const REPO = path.resolve(__dirname, "../..");
 

@@ -1,6 +1,6 @@
 // Does not prove that the program deploys (no Pulumi engine here: see engine.test.ts), nor anything inside a guest (the hypervisor is fake).
 /**
- * The local OpenStack (scripts/local-openstack) against the `local` stack's config: every name
+ * The local OpenStack (tests/harness/local-openstack) against the `local` stack's config: every name
  * Pulumi.local.yaml relies on exists on the cloud with the sizes the program assumes, the demo
  * project's quotas are the allocation the stack declares, and the API calls the program's
  * resources turn into (port with a security group, boot from volume on a p flavor, a second
@@ -16,7 +16,7 @@ import { checkStack, flavorSize, readStackFile, StackConfig } from "../../config
 import { ROLE_NAMES } from "../../components/roles";
 
 const REPO = path.resolve(__dirname, "../..");
-const SCRIPTS = path.join(REPO, "scripts/local-openstack");
+const SCRIPTS = path.join(REPO, "tests/harness/local-openstack");
 // Debian's python: the machine's first python3 may be another one without openstacksdk.
 const PYTHON = "/usr/bin/python3";
 

@@ -1,4 +1,4 @@
-// Does not prove the Pulumi engine or the openstack provider (inputs are mapped to API calls by scripts/local-openstack/replay.py, not by the provider), nor update-versus-replace decisions, nor anything inside a guest.
+// Does not prove the Pulumi engine or the openstack provider (inputs are mapped to API calls by tests/harness/local-openstack/replay.py, not by the provider), nor update-versus-replace decisions, nor anything inside a guest.
 /**
  * The program's own resources against the real APIs of the local OpenStack, without the engine:
  * index.ts runs under Pulumi's mocks with Pulumi.local.yaml, every OpenStack resource it
@@ -13,10 +13,10 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { resolved, runProgram } from "../harness";
+import { resolved, runProgram } from "../harness/mocks";
 
 const REPO = path.resolve(__dirname, "../..");
-const SCRIPTS = path.join(REPO, "scripts/local-openstack");
+const SCRIPTS = path.join(REPO, "tests/harness/local-openstack");
 const PYTHON = "/usr/bin/python3";
 
 jest.setTimeout(30 * 60_000);

@@ -14,7 +14,7 @@ if [[ -z "$pulumi" ]]; then
     pulumi="$(find /var/cache/ouvroir/engine -path '*/bin/pulumi' -type f 2>/dev/null | head -n1 || true)"
 fi
 if [[ -z "$pulumi" || ! -x "$pulumi" ]]; then
-    echo "check-with-cli: no Pulumi CLI (set OUVROIR_PULUMI or run scripts/build-engine.sh)" >&2
+    echo "check-with-cli: no Pulumi CLI (set OUVROIR_PULUMI or run tools/engine/build.sh)" >&2
     exit 2
 fi
 
@@ -49,6 +49,6 @@ echo "check-with-cli: $(pulumi version): dev imported ($(pulumi stack --stack de
 cd "$repo"
 npm run -s export -- tests/migration/fixtures/dev-export.json --inventory "$work/fixture.json" 2>/dev/null
 # The stack-name form: the command runs `pulumi stack export --stack dev` itself.
-(cd "$work/project" && npx --prefix "$repo" ts-node --transpile-only "$repo/scripts/export-inventory.ts" \
+(cd "$work/project" && npx --prefix "$repo" ts-node --transpile-only "$repo/tools/export-inventory.ts" \
     dev --source-config "$repo/Pulumi.dev.yaml" --inventory "$work/cli.json" --compare "$work/fixture.json")
 echo "check-with-cli: OK"

@@ -13,7 +13,7 @@ import {
     inventoryFromExport,
     renderStackFile,
     stackConfigFor,
-} from "../../scripts/export-inventory";
+} from "../../tools/export-inventory";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const dev = JSON.parse(
@@ -188,7 +188,7 @@ describe("inventoryDifferences", () => {
 });
 
 describe("the command line (npm run export)", () => {
-    const script = path.resolve(__dirname, "../../scripts/export-inventory.ts");
+    const script = path.resolve(__dirname, "../../tools/export-inventory.ts");
     const run = (args: string[], input?: string) =>
         spawnSync("npx", ["ts-node", "--transpile-only", script, ...args], {
             input: input ?? "",

@@ -6,7 +6,7 @@ import {
     infrastructureOf,
     inventoryFromExport,
     StackExportDoc,
-} from "../../scripts/export-inventory";
+} from "../../tools/export-inventory";
 import { BELUGA, REPO, runProgram, stackFileConfig } from "./harness";
 
 it("has the inventory the program gives dev today (else: npx ts-node --transpile-only tests/migration/make-fixture.ts)", async () => {

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { Inventory, main } from "../../scripts/export-inventory";
+import { Inventory, main } from "../../tools/export-inventory";
 import {
     ARBUTUS,
     REPO,

@@ -3,7 +3,7 @@ import * as fs from "fs";
 
 import * as YAML from "yaml";
 
-import { infrastructureOf } from "../../scripts/export-inventory";
+import { infrastructureOf } from "../../tools/export-inventory";
 import { Migration, migrate } from "./roundTrip";
 
 describe("prod on Béluga → prod-arbutus", () => {

@@ -9,7 +9,7 @@ import {
     infrastructureOf,
     inventoryDifferences,
     main,
-} from "../../scripts/export-inventory";
+} from "../../tools/export-inventory";
 import { StackExport } from "./harness";
 import { FIXTURES, migrate } from "./roundTrip";
 

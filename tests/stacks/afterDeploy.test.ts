@@ -6,7 +6,7 @@
 import { KEYS, KeySpec } from "../../config";
 import { PET_IGNORED_PROPERTIES } from "../../components/roleVm";
 import { readStackFile } from "../../config";
-import { Registration, resolved, runProgram } from "../harness";
+import { Registration, resolved, runProgram } from "../harness/mocks";
 
 type Inputs = Map<string, Record<string, unknown>>;
 

@@ -4,7 +4,7 @@
 import { hostKeyFromSeed } from "../../components/hostKey";
 import { PET_IGNORED_PROPERTIES } from "../../components/roleVm";
 import { readStackFile } from "../../config";
-import { Registration, resolved, runProgram } from "../harness";
+import { Registration, resolved, runProgram } from "../harness/mocks";
 
 async function inputsByName(
     records: Registration[],

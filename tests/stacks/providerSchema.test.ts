@@ -11,7 +11,7 @@ import {
     kindOfTs,
     sameKind,
 } from "../../tools/engine/schema-check";
-import { resolved, runProgram } from "../harness";
+import { resolved, runProgram } from "../harness/mocks";
 
 describe.each(["dev", "prod", "local"])("stack %s", (stack) => {
     it("sets only properties that the schema check's table names", async () => {

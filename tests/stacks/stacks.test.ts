@@ -2,7 +2,7 @@
 // data invariants, outputs, and a resource inventory that makes renames visible in review.
 // Does not prove that the cloud accepts the resources (tests/integration) nor what runs in the VMs.
 import { PET_IGNORED_PROPERTIES } from "../../components/roleVm";
-import { Registration, byType, resolved, runProgram } from "../harness";
+import { Registration, byType, resolved, runProgram } from "../harness/mocks";
 
 const WORLD = ["0.0.0.0/0", "::/0"];
 

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "../..");
-const SOURCES = ["config", "program.ts", "components", "tools", "scripts", "policy"];
+const SOURCES = ["config", "program.ts", "components", "tools", "tests/harness", "policy"];
 
 function sourceFiles(): string[] {
     return SOURCES.flatMap((s) => {

@@ -11,7 +11,7 @@ import {
     parseLynisReport,
     publicListeners,
     SSHD_REQUIRED,
-} from "../../tests/vm/hardening";
+} from "../vm/hardening";
 
 describe("hardening audit parsers", () => {
     it("keeps only listeners on non-loopback addresses", () => {

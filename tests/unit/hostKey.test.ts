@@ -8,7 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { hostKeyFromSeed } from "../../components/hostKey";
 import { buildCloudConfig, renderUserData } from "../../components/userData";
-import { exampleInput } from "../../scripts/render-user-data";
+import { exampleInput } from "../harness/render-user-data";
 
 describe("hostKeyFromSeed", () => {
     it("gives an OpenSSH Ed25519 key pair that ssh-keygen reads, the same for the same seed", () => {

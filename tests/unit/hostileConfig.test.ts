@@ -3,7 +3,7 @@
 // named, and the program registers no resource for any of them (under mocks). Does not prove
 // what the sinks do with a value that got past it: tests/unit/escape.test.ts does.
 import * as path from "path";
-import { Registration, runProgram } from "../harness";
+import { Registration, runProgram } from "../harness/mocks";
 import { HOSTILE } from "../hostile";
 import {
     ConfigError,

@@ -6,7 +6,7 @@ import * as path from "path";
 import { gunzipSync } from "zlib";
 import * as YAML from "yaml";
 import type { RoleSpec } from "../../components/roles/types";
-import { Registration, resolved, runProgram } from "../harness";
+import { Registration, resolved, runProgram } from "../harness/mocks";
 
 const mockToy: RoleSpec<string> = {
     name: "toy",

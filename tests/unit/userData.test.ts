@@ -1,5 +1,5 @@
 // Pure: the rendered cloud-config of every role (snapshots and invariants). Does not prove that
-// cloud-init accepts it (scripts/validate-cloud-init.sh) nor that the services run (tests/vm).
+// cloud-init accepts it (tests/harness/validate-cloud-init.sh) nor that the services run (tests/vm).
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -16,7 +16,7 @@ import {
     roleManifest,
     settingsEnv,
 } from "../../components/userData";
-import { exampleInput } from "../../scripts/render-user-data";
+import { exampleInput } from "../harness/render-user-data";
 
 type Doc = Record<string, unknown>;
 interface WriteFile {

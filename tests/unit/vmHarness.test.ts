@@ -4,7 +4,7 @@ import { gunzipSync } from "zlib";
 import * as YAML from "yaml";
 import { renderDay2Script } from "../../components/day2";
 import { renderUserData } from "../../components/userData";
-import { harnessDay2Script, harnessInput, harnessUserData } from "../../scripts/vm/inputs";
+import { harnessDay2Script, harnessInput, harnessUserData } from "../harness/vm/inputs";
 import {
     HOST_PRIVATE_IP,
     hungBeforeInit,
@@ -12,7 +12,7 @@ import {
     retryUnstarted,
     slotRange,
     sshNeverStarted,
-} from "../../scripts/vm/qemu";
+} from "../harness/vm/qemu";
 
 describe("VM harness: ssh retries", () => {
     const fail = (stderr: string, code = 255) => ({ code, stdout: "", stderr });

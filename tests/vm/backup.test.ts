@@ -25,8 +25,8 @@ import {
     ensureSshKey,
     VM_CACHE,
     withVms,
-} from "../../scripts/vm/qemu";
-import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+} from "../harness/vm/qemu";
+import { defaultKeyDir, roleVm, waitHealthy } from "../harness/vm/roleVm";
 import {
     BACKUP_ROLES,
     backupRolesFrom,

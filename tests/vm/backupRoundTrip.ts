@@ -2,7 +2,7 @@
  * The off-site backup round trip of one stateful role, shared by tests/vm/backup.test.ts (its own
  * VMs, one at a time) and tests/vm/roles.test.ts (the backup on the guest it already booted for
  * the role's checks, the restore on a new VM in the background):
- * - `startS3Server`: rclone's `serve s3` on the host bridge (scripts/s3-server.sh), and the
+ * - `startS3Server`: rclone's `serve s3` on the host bridge (tests/harness/s3-server.sh), and the
  *   backup settings and secrets pointing at it;
  * - `backUpRole`: data (files and database rows) on a healthy guest, the role's day-2 script
  *   with the backup fragment pushed twice (idempotent), a backup and an incremental one;
@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BackupSecrets, BackupSettings } from "../../components/backup";
 import { renderDay2Script } from "../../components/day2";
-import { harnessDay2Script } from "../../scripts/vm/inputs";
+import { harnessDay2Script } from "../harness/vm/inputs";
 import { RoleName } from "../../components/roles";
 import { UserDataInput } from "../../components/userData";
 import {
@@ -27,10 +27,10 @@ import {
     REPO_ROOT,
     Vm,
     withVms,
-} from "../../scripts/vm/qemu";
-import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+} from "../harness/vm/qemu";
+import { defaultKeyDir, roleVm, waitHealthy } from "../harness/vm/roleVm";
 
-const S3_SCRIPT = path.join(REPO_ROOT, "scripts", "s3-server.sh");
+const S3_SCRIPT = path.join(REPO_ROOT, "tests", "harness", "s3-server.sh");
 
 /** The host's S3 server and the backup configuration that points at it. */
 export interface BackupTarget {

@@ -8,10 +8,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RoleName, ROLE_NAMES } from "../../components/roles";
-import { TEST_SITES } from "../../scripts/vm/inputs";
-import { BaseImage, ensureBaseImage, Vm, VM_CACHE } from "../../scripts/vm/qemu";
-import { waitHealthy } from "../../scripts/vm/roleVm";
-import { BOOT_TIMEOUT_MS, TRIAL_IPS, trialVm } from "../../scripts/bench-day2";
+import { TEST_SITES } from "../harness/vm/inputs";
+import { BaseImage, ensureBaseImage, Vm, VM_CACHE } from "../harness/vm/qemu";
+import { waitHealthy } from "../harness/vm/roleVm";
+import { BOOT_TIMEOUT_MS, TRIAL_IPS, trialVm } from "../harness/bench/day2";
 import {
     auditHardening,
     hardeningFailures,

@@ -13,7 +13,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RoleName, ROLES } from "../../components/roles";
-import { Vm, VM_CACHE } from "../../scripts/vm/qemu";
+import { Vm, VM_CACHE } from "../harness/vm/qemu";
 
 export const LYNIS_GOAL = Number(process.env.OUVROIR_LYNIS_GOAL ?? "75");
 
@@ -31,7 +31,7 @@ export interface HardeningAudit {
     readonly lynis: number | null;
     /**
      * The index the guest would score with ASLR on, as deployed: test guests boot with
-     * `norandmaps` for speed (scripts/vm/qemu.ts kernelCmdline), which costs exactly one of
+     * `norandmaps` for speed (tests/harness/vm/qemu.ts kernelCmdline), which costs exactly one of
      * KRNL-6000's points. Equal to `lynis` when ASLR was on; null when Lynis was not run.
      */
     readonly lynisAsDeployed: number | null;

@@ -12,12 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { RoleName, ROLE_NAMES } from "../../components/roles";
-import {
-    PUBLIC_HOSTNAME,
-    harnessHostKey,
-    researcherFor,
-    TEST_SITES,
-} from "../../scripts/vm/inputs";
+import { PUBLIC_HOSTNAME, harnessHostKey, researcherFor, TEST_SITES } from "../harness/vm/inputs";
 import {
     BaseImage,
     ensureBaseImage,
@@ -27,8 +22,8 @@ import {
     REPO_ROOT,
     Vm,
     VM_CACHE,
-} from "../../scripts/vm/qemu";
-import { defaultKeyDir, roleVm, waitHealthy } from "../../scripts/vm/roleVm";
+} from "../harness/vm/qemu";
+import { defaultKeyDir, roleVm, waitHealthy } from "../harness/vm/roleVm";
 import { UserDataInput } from "../../components/userData";
 import {
     BACKUP_ROLES,
@@ -587,7 +582,7 @@ describeRole("iiif")("IIIF server", () => {
         vmOf("web");
         await check(["web", "iiif"], async () => {
             const tif = path.join(RUN_DIR, "vmtest.tif");
-            await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/test-image.sh"), tif]);
+            await execFileP("bash", [path.join(REPO_ROOT, "tests/harness/vm/test-image.sh"), tif]);
             await vm.copyIn(tif, "/tmp/vmtest.tif");
             await sh(vm, "sudo install -m 0644 /tmp/vmtest.tif /srv/data/iiif/images/vmtest.tif");
 
@@ -694,7 +689,10 @@ describeRole("sandbox")("sandbox host", () => {
     const importBusybox = (vm: Vm): Promise<void> =>
         (imported ??= (async () => {
             const tar = path.join(RUN_DIR, "busybox.tar");
-            await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/busybox-image.sh"), tar]);
+            await execFileP("bash", [
+                path.join(REPO_ROOT, "tests/harness/vm/busybox-image.sh"),
+                tar,
+            ]);
             await vm.copyIn(tar, "/tmp/busybox.tar", "alice");
             await sh(vm, "docker import /tmp/busybox.tar vmtest/busybox", "alice");
         })());

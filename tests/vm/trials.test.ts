@@ -9,7 +9,7 @@ import { execFileSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { PUBLIC_HOSTNAME } from "../../scripts/vm/inputs";
+import { PUBLIC_HOSTNAME } from "../harness/vm/inputs";
 import type { Site } from "../../components/userData";
 import {
     BaseImage,
@@ -19,7 +19,7 @@ import {
     harnessSshOptions,
     Vm,
     VM_CACHE,
-} from "../../scripts/vm/qemu";
+} from "../harness/vm/qemu";
 import {
     benchLine,
     BOOT_TIMEOUT_MS,
@@ -36,8 +36,8 @@ import {
     TRIAL_IPS,
     trialVm,
     waitForVhost,
-} from "../../scripts/bench-day2";
-import { waitHealthy } from "../../scripts/vm/roleVm";
+} from "../harness/bench/day2";
+import { waitHealthy } from "../harness/vm/roleVm";
 import { UserDataInput } from "../../components/userData";
 
 jest.setTimeout(BOOT_TIMEOUT_MS + 10 * 60_000);

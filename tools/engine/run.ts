@@ -1,7 +1,7 @@
 /**
  * The program through the real Pulumi engine without the Node.js language host: the Automation
  * API runs program.ts as an inline program inside this Node process, and the `pulumi` CLI
- * (scripts/build-engine.sh, or one on PATH) connects back to it. Pulumi.yaml and
+ * (tools/engine/build.sh, or one on PATH) connects back to it. Pulumi.yaml and
  * Pulumi.<stack>.yaml of the work directory are honoured as the CLI honours them (project name,
  * config, secrets provider). Where the language host exists, plain `pulumi up` does the same.
  *
@@ -29,7 +29,7 @@ const USAGE = `usage: npm run engine -- <command> <stack> [options]
 
 Runs program.ts through the Pulumi engine as an Automation API inline program (no Node.js
 language host needed). The pulumi CLI and our OpenStack provider come from
-scripts/build-engine.sh (or OUVROIR_ENGINE_BIN=<dir>).
+tools/engine/build.sh (or OUVROIR_ENGINE_BIN=<dir>).
 
 commands:
   preview <stack>            what would change
@@ -51,11 +51,11 @@ options:
 environment: the backend (pulumi login, or PULUMI_BACKEND_URL), PULUMI_CONFIG_PASSPHRASE or
 PULUMI_CONFIG_PASSPHRASE_FILE, and the OpenStack credentials (OS_CLOUD or OS_*).`;
 
-/** The engine's bin directory: OUVROIR_ENGINE_BIN, else what scripts/build-engine.sh builds. */
+/** The engine's bin directory: OUVROIR_ENGINE_BIN, else what tools/engine/build.sh builds. */
 export function engineBin(): string {
     let bin = process.env.OUVROIR_ENGINE_BIN ?? "";
     if (bin === "") {
-        const out = execFileSync("bash", [path.join(REPO, "scripts/build-engine.sh")], {
+        const out = execFileSync("bash", [path.join(REPO, "tools/engine/build.sh")], {
             encoding: "utf8",
             stdio: ["ignore", "pipe", "inherit"],
         });

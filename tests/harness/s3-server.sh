@@ -4,10 +4,10 @@
 # main with only the local backend and the serve commands, not all ~70 cloud backends) into a
 # cache outside the repo; later runs reuse the binary.
 #
-#   scripts/s3-server.sh install   build (or reuse) the binary; prints its path
-#   scripts/s3-server.sh start     start it (idempotent); prints the settings as KEY=value lines
-#   scripts/s3-server.sh stop      stop it and keep the stored objects
-#   scripts/s3-server.sh status    exit 0 when it answers
+#   tests/harness/s3-server.sh install   build (or reuse) the binary; prints its path
+#   tests/harness/s3-server.sh start     start it (idempotent); prints the settings as KEY=value lines
+#   tests/harness/s3-server.sh stop      stop it and keep the stored objects
+#   tests/harness/s3-server.sh status    exit 0 when it answers
 #
 # Environment (defaults in brackets):
 #   OUVROIR_S3_ADDR     listen address [10.209.0.1:9000 when the VM bridge ouvbr0 holds

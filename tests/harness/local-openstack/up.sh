@@ -127,7 +127,7 @@ EOF
 # read /etc/default/<name> last, so the bind address is replaced there.
 uwsgi_api() { # name-in-init-script port ini processes threads
     cat >"/etc/default/$1" <<EOF
-# Written by ouvroir scripts/local-openstack/up.sh: bind to loopback only.
+# Written by ouvroir tests/harness/local-openstack/up.sh: bind to loopback only.
 DAEMON_ARGS="--http-socket $H:$2 --ini $3"
 EOF
     printf '[uwsgi]\nprocesses = %s\nthreads = %s\n' "$4" "$5" | ini "$3"

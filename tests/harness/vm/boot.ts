@@ -1,13 +1,13 @@
 /**
  * Boots one role VM with its rendered user data and waits for cloud-init, for whoever works on
  * a role's template:
- *   npx ts-node --transpile-only scripts/vm/boot.ts <role> [--user-data FILE] [--keep]
+ *   npx ts-node --transpile-only tests/harness/vm/boot.ts <role> [--user-data FILE] [--keep]
  * Prints the SSH command, the cloud-init outcome and the seconds it took; `--keep` leaves the
  * VM running until Ctrl-C (otherwise it is stopped once cloud-init is done).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { isRoleName } from "../../components/roles";
+import { isRoleName } from "../../../components/roles";
 import { harnessInput, harnessUserData } from "./inputs";
 import {
     ensureBaseImage,

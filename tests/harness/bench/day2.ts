@@ -15,10 +15,10 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { renderDay2Script } from "../components/day2";
-import { RoleName } from "../components/roles";
-import { Site, UserDataInput } from "../components/userData";
-import { PUBLIC_HOSTNAME, TEST_SITES, harnessDay2Script } from "./vm/inputs";
+import { renderDay2Script } from "../../../components/day2";
+import { RoleName } from "../../../components/roles";
+import { Site, UserDataInput } from "../../../components/userData";
+import { PUBLIC_HOSTNAME, TEST_SITES, harnessDay2Script } from "../vm/inputs";
 import {
     BaseImage,
     DataDisk,
@@ -27,14 +27,14 @@ import {
     fakeVolumeSerial,
     Vm,
     VM_CACHE,
-} from "./vm/qemu";
-import { defaultKeyDir, roleVm, waitHealthy } from "./vm/roleVm";
+} from "../vm/qemu";
+import { defaultKeyDir, roleVm, waitHealthy } from "../vm/roleVm";
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Private IPs of these trials, apart from the harness's per-role ones (scripts/vm/qemu.ts) and
+ * Private IPs of these trials, apart from the harness's per-role ones (tests/harness/vm/qemu.ts) and
  * from one run to another (by pid): another run's web server may be on the bridge at the same time.
  */
 const lane = process.pid % 20;

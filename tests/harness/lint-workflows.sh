@@ -12,7 +12,7 @@ ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 TOOLS="${OUVROIR_TOOLS:-/var/cache/ouvroir/tools}"
 ACTIONLINT="$TOOLS/actionlint-$ACTIONLINT_VERSION"
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 if [[ ! -x "$ACTIONLINT" ]]; then
     if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then

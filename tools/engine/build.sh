@@ -3,16 +3,16 @@
 # `tool` lines) and our bridged OpenStack provider (tools/engine/openstack, its own module: the
 # bridge needs an older pkg/v3 than the CLI), into a cache outside the repo. The provider's schema
 # is written beside it and checked against the npm SDK (tools/engine/schema-check.ts). The last line printed on stdout is the bin directory, so callers can do
-#   PATH="$(bash scripts/build-engine.sh | tail -1):$PATH"
+#   PATH="$(bash tools/engine/build.sh | tail -1):$PATH"
 # Environment:
 #   OUVROIR_ENGINE_DIR          cache root (default /var/cache/ouvroir/engine)
 #   OUVROIR_ENGINE_REQUIRE_ALL  1 = exit 3 when a wanted binary could not be built (default 0)
 #   OUVROIR_ENGINE_GOFLAGS      extra go build flags, e.g. "-p=1" when the machine is busy
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mod_dir="$repo/tools/engine"
-self="$repo/scripts/build-engine.sh"
+self="$repo/tools/engine/build.sh"
 engine_root="${OUVROIR_ENGINE_DIR:-/var/cache/ouvroir/engine}"
 require_all="${OUVROIR_ENGINE_REQUIRE_ALL:-0}"
 

@@ -21,9 +21,9 @@ import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { parseStackConfig, readStackFile, StackConfig } from "../../config";
-import { RoleName, ROLE_NAMES, ROLES } from "../../components/roles";
-import { renderUserData, UserDataInput } from "../../components/userData";
+import { parseStackConfig, readStackFile, StackConfig } from "../../../config";
+import { RoleName, ROLE_NAMES, ROLES } from "../../../components/roles";
+import { renderUserData, UserDataInput } from "../../../components/userData";
 import { harnessUserData } from "./inputs";
 import {
     ensureBaseImage,
@@ -94,7 +94,10 @@ function parseArgs(argv: string[]): Options {
                     : (list as RoleName[]);
         } else if (a === "--http-port") o.httpPort = Number(next());
         else if (a === "--https-port") o.httpsPort = Number(next());
-        else throw new Error(`unknown argument "${a}" (see the header of scripts/vm/local.ts)`);
+        else
+            throw new Error(
+                `unknown argument "${a}" (see the header of tests/harness/vm/local.ts)`,
+            );
     }
     o.roles = ROLE_NAMES.filter((r) => o.roles.includes(r));
     if (!o.roles.includes("web")) throw new Error("local: the web role is the way in; keep it");
@@ -213,7 +216,7 @@ async function ensureSampleImage(vm: Vm, dir: string): Promise<void> {
     if ((await vm.ssh(`sudo test -s ${target}`, 60_000)).code === 0) return;
     const tif = path.join(dir, SAMPLE_IMAGE);
     if (!fs.existsSync(tif)) {
-        await execFileP("bash", [path.join(REPO_ROOT, "scripts/vm/test-image.sh"), tif]);
+        await execFileP("bash", [path.join(REPO_ROOT, "tests/harness/vm/test-image.sh"), tif]);
     }
     await vm.copyIn(tif, `/tmp/${SAMPLE_IMAGE}`);
     const r = await vm.ssh(`sudo install -m 0644 /tmp/${SAMPLE_IMAGE} ${target}`, 60_000);

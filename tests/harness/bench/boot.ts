@@ -11,11 +11,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { RoleName, ROLE_NAMES } from "../components/roles";
-import { renderUserData } from "../components/userData";
-import { harnessInput } from "./vm/inputs";
-import { ensureBaseImage, ensureSshKey, BaseImage, makeVm, Vm, VM_CACHE } from "./vm/qemu";
-import { defaultKeyDir, MEMORY_MIB, roleVm, waitHealthy } from "./vm/roleVm";
+import { RoleName, ROLE_NAMES } from "../../../components/roles";
+import { renderUserData } from "../../../components/userData";
+import { harnessInput } from "../vm/inputs";
+import { ensureBaseImage, ensureSshKey, BaseImage, makeVm, Vm, VM_CACHE } from "../vm/qemu";
+import { defaultKeyDir, MEMORY_MIB, roleVm, waitHealthy } from "../vm/roleVm";
 
 const TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
 /** The floor guests' private IPs: beside the roles' .10–.14 on the harness bridge. */

@@ -2,10 +2,10 @@
 # The VM layer of CI: host packages, the cached base image, then every role's VM test.
 # Caches stay in /var/cache/ouvroir/vm (reused when present). Run from the repository root.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 start=$SECONDS
-bash scripts/vm/host-deps.sh
-bash scripts/vm/build-image.sh >/dev/null
+bash tests/harness/vm/host-deps.sh
+bash tests/harness/vm/build-image.sh >/dev/null
 echo "vm: base image ready after $((SECONDS - start)) s"
 npm run test:vm
 echo "vm: done after $((SECONDS - start)) s"

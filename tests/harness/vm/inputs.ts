@@ -3,17 +3,17 @@
  * network, with Debian's packages (`packageSource: "debian"`) since upstream downloads are not
  * reachable here. Shared by the VM tests, `npm run local` and the boot benchmark.
  */
-import { RoleName } from "../../components/roles";
+import { RoleName } from "../../../components/roles";
 import {
     Download,
     Researcher,
     Site,
     UserDataInput,
     buildCloudConfig,
-} from "../../components/userData";
-import { firstBootDocument } from "../../components/applier";
-import { serializeCloudConfig } from "../../components/cloudConfig";
-import { HostKey, hostKeyFromSeed } from "../../components/hostKey";
+} from "../../../components/userData";
+import { firstBootDocument } from "../../../components/applier";
+import { serializeCloudConfig } from "../../../components/cloudConfig";
+import { HostKey, hostKeyFromSeed } from "../../../components/hostKey";
 import { HOST_PRIVATE_IP, PRIVATE_IPS } from "./qemu";
 
 /** The host key the harness pins for a role's guest (as the program does, from a seed). */

@@ -4,7 +4,7 @@
 # check of the top-level keys against its JSON schema (22.4 lets unknown top-level keys pass).
 # Installs cloud-init from Debian if missing (harmless on a host without systemd as PID 1).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 if ! command -v cloud-init >/dev/null 2>&1; then
     echo "validate-cloud-init: installing Debian's cloud-init (schema only, not run)"
@@ -17,7 +17,7 @@ schema="$(/usr/bin/python3 -c 'import cloudinit.config.schema as s, os; print(os
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-npx --no-install ts-node --transpile-only scripts/render-user-data.ts "$out"
+npx --no-install ts-node --transpile-only tests/harness/render-user-data.ts "$out"
 
 failed=0
 for doc in "$out"/*.yaml; do

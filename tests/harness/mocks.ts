@@ -182,7 +182,7 @@ export async function runProgram(
     cloudVolumes?: MockWorld["cloudVolumes"],
 ): Promise<{ records: Registration[]; outputs: Record<string, unknown> }> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { readStackFile } = require("../config") as typeof import("../config");
+    const { readStackFile } = require("../../config") as typeof import("../../config");
     installMocks(stack, { previousOutputs, ...(cloudVolumes ? { cloudVolumes } : {}) }, records);
     // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
     // An override of a secret key replaces the fixture (the after-deploy test rotates one).
@@ -199,18 +199,18 @@ export async function runProgram(
     );
     pulumi.runtime.setAllConfig(
         {
-            ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/..`, stack), ...plain }),
+            ...stackConfigForRuntime({ ...readStackFile(`${__dirname}/../..`, stack), ...plain }),
             ...secrets,
         },
         Object.keys(secrets),
     );
     const cwd = process.cwd();
-    process.chdir(`${__dirname}/..`);
+    process.chdir(`${__dirname}/../..`);
     try {
         // The program function itself (index.ts only calls it), run afresh each time: no module
         // isolation, which re-ran every dependency's module code (and its exit hooks) per run.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { program } = require("../program") as typeof import("../program");
+        const { program } = require("../../program") as typeof import("../../program");
         const outputs = await runStack(records, async () => {
             return (await valueOf(pulumi.output(await program()))) as Record<string, unknown>;
         });

@@ -23,6 +23,6 @@ else
     echo "provisioned: no"
 fi
 if ((down > 0)); then
-    echo "$down service(s) stopped: run scripts/local-openstack/up.sh"
+    echo "$down service(s) stopped: run tests/harness/local-openstack/up.sh"
     exit 1
 fi

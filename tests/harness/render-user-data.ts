@@ -1,14 +1,14 @@
 /**
  * Renders the user data of every role for a fixed example input, into a directory:
- * `ts-node --transpile-only scripts/render-user-data.ts OUT_DIR` writes
+ * `ts-node --transpile-only tests/harness/render-user-data.ts OUT_DIR` writes
  * `<role>-<packageSource>.yaml` for the five roles and both package sources.
- * Used by scripts/validate-cloud-init.sh and as the unit tests' example input.
+ * Used by tests/harness/validate-cloud-init.sh and as the unit tests' example input.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { hostKeyFromSeed } from "../components/hostKey";
-import { ROLE_NAMES, RoleName } from "../components/roles";
-import { UserDataInput, renderUserData } from "../components/userData";
+import { hostKeyFromSeed } from "../../components/hostKey";
+import { ROLE_NAMES, RoleName } from "../../components/roles";
+import { UserDataInput, renderUserData } from "../../components/userData";
 
 const FAKE_SHA = (c: string): string => c.repeat(64);
 

@@ -5,8 +5,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { RoleName } from "../../components/roles";
-import { UserDataInput } from "../../components/userData";
+import { RoleName } from "../../../components/roles";
+import { UserDataInput } from "../../../components/userData";
 import { harnessInput, HarnessOptions, harnessUserData } from "./inputs";
 import { DataDisk, fakeVolumeSerial, makeVm, PRIVATE_IPS, Vm, VM_CACHE } from "./qemu";
 

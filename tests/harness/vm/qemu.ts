@@ -19,7 +19,7 @@ import { promisify } from "util";
 
 const execFileP = promisify(execFile);
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 export const VM_CACHE = process.env.OUVROIR_VM_CACHE ?? "/var/cache/ouvroir/vm";
 const SLOT_DIR = "/run/ouvroir-vm";
 /** Read at each start: `npm run local` may raise it for its own process. */
@@ -208,7 +208,7 @@ function installExitHandlers(): void {
 
 /** Builds (or reuses) the cached base image; installs host packages on a fresh machine. */
 export function ensureBaseImage(): BaseImage {
-    const script = path.join(REPO_ROOT, "scripts", "vm", "build-image.sh");
+    const script = path.join(REPO_ROOT, "tests", "harness", "vm", "build-image.sh");
     const dir = execFileSync("bash", [script], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
