@@ -256,8 +256,15 @@ export async function backUpRole(
 
     const first = await pushDay2(vm, input, target);
     expect(first).toMatch(/ouvroir backup: repository initialised/);
-    // Idempotent: a second push changes nothing and initialises nothing.
+    // Idempotent: a second push changes nothing and initialises nothing, and the applier it
+    // runs again restarts no database (the same main process before and after).
+    const db = { app: "mariadb.service", xmldb: "basex.service" }[role as "app" | "xmldb"];
+    const pid = async (): Promise<string> =>
+        db ? (await sh(vm, `systemctl show -p MainPID --value ${db}`)).trim() : "";
+    const before = await pid();
     const second = await pushDay2(vm, input, target);
+    expect(await pid()).toBe(before);
+    if (db) expect(before).not.toBe("0");
     expect(second).not.toMatch(/repository initialised/);
     expect(second).toMatch(new RegExp(`ouvroir backup: ${role} of ${input.hostname} scheduled`));
     expect(await sh(vm, "sudo stat -c '%a %U' /etc/ouvroir/backup.env")).toBe("600 root\n");
