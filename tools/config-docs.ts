@@ -14,8 +14,9 @@ if (args.includes("--help") || args.includes("-h")) {
     );
     process.exit(0);
 }
-if (args.some((a) => a !== "--check")) {
-    console.error(USAGE);
+const bad = args.find((a) => a !== "--check");
+if (bad !== undefined) {
+    console.error(`config:docs: unknown argument ${bad}\n${USAGE}`);
     process.exit(2);
 }
 const root = path.join(__dirname, "..");

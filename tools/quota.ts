@@ -14,8 +14,21 @@ import {
     readStackFileForQuota,
 } from "../config";
 
+const USAGE = `usage: npm run quota [-- STACK...]
+What the stacks (default: dev and prod) use of the project's allocation, from their stack files
+only (no cloud, no Pulumi). Exits 1 when they are over it.`;
 const dir = process.cwd();
 const requested = process.argv.slice(2);
+if (requested.includes("--help") || requested.includes("-h")) {
+    console.log(USAGE);
+    process.exit(0);
+}
+for (const s of requested) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s) || !fs.existsSync(`${dir}/Pulumi.${s}.yaml`)) {
+        console.error(`quota: no stack file Pulumi.${s}.yaml here\n${USAGE}`);
+        process.exit(2);
+    }
+}
 const stacks =
     requested.length > 0
         ? requested

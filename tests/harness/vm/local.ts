@@ -60,6 +60,23 @@ interface Options {
     httpsPort: number;
 }
 
+/** What `--help` prints, and the line a bad argument gets. */
+export const LOCAL_USAGE = `usage: npm run local [-- options]
+Boots a stack's roles as local qemu VMs (root, Debian 12), prints their URLs, runs until Ctrl-C.
+  --stack NAME         the stack file to read (default dev)
+  --with ROLES         add roles to web,xmldb,iiif (comma-separated); --all for every role
+  --roles ROLES        exactly these roles (web is always needed)
+  --check              boot, request every printed URL, print "N passed, N failed", stop
+  --down               stop a running one cleanly (~20 s)
+  --fresh              new data disks (the kept ones are deleted)
+  --upstream           upstream downloads instead of Debian's packages (needs the Internet)
+  --dry-run            print what would boot, boot nothing
+  --http-port N, --https-port N   host ports forwarded to the web VM (default 8080, 8443)
+  --help               this text`;
+
+/** Thrown for a bad command line: main prints it with the usage, exit 2. */
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): Options {
     const o: Options = {
         stack: "dev",
@@ -75,7 +92,10 @@ function parseArgs(argv: string[]): Options {
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = (): string => argv[++i] ?? "";
-        if (a === "--stack") o.stack = next();
+        if (a === "--help" || a === "-h") {
+            console.log(LOCAL_USAGE);
+            process.exit(0);
+        } else if (a === "--stack") o.stack = next();
         else if (a === "--down") o.down = true;
         else if (a === "--check") o.check = true;
         else if (a === "--fresh") o.fresh = true;
@@ -86,7 +106,7 @@ function parseArgs(argv: string[]): Options {
             const list = next().split(",").filter(Boolean);
             for (const r of list) {
                 if (!(ROLE_NAMES as readonly string[]).includes(r))
-                    throw new Error(`unknown role "${r}"`);
+                    throw new UsageError(`unknown role "${r}"; roles are ${ROLE_NAMES.join(", ")}`);
             }
             o.roles =
                 a === "--with"
@@ -94,13 +114,10 @@ function parseArgs(argv: string[]): Options {
                     : (list as RoleName[]);
         } else if (a === "--http-port") o.httpPort = Number(next());
         else if (a === "--https-port") o.httpsPort = Number(next());
-        else
-            throw new Error(
-                `unknown argument "${a}" (see the header of tests/harness/vm/local.ts)`,
-            );
+        else throw new UsageError(`unknown argument "${a}"`);
     }
     o.roles = ROLE_NAMES.filter((r) => o.roles.includes(r));
-    if (!o.roles.includes("web")) throw new Error("local: the web role is the way in; keep it");
+    if (!o.roles.includes("web")) throw new UsageError("the web role is the way in; keep it");
     return o;
 }
 
@@ -261,7 +278,14 @@ async function probe(p: Probe, resolve: string): Promise<{ ok: boolean; line: st
 }
 
 async function main(): Promise<void> {
-    const o = parseArgs(process.argv.slice(2));
+    let o: Options;
+    try {
+        o = parseArgs(process.argv.slice(2));
+    } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        console.error(`local: ${e.message}\n${LOCAL_USAGE}`);
+        process.exit(2);
+    }
     const dir = path.join(LOCAL_ROOT, o.stack);
     fs.mkdirSync(dir, { recursive: true });
     if (o.down) return down(dir);
