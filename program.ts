@@ -4,6 +4,7 @@
  * inline program. No raw openstack.* calls here; the mechanics live in components/.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 import * as random from "@pulumi/random";
 import {
     ConfigError,
@@ -15,10 +16,13 @@ import {
 } from "./config";
 import { RoleDay2 } from "./components/day2";
 import {
+    BASTION_SSH,
     cloudDataVolumeSizes,
     deployedDataVolumeSizes,
+    deployedBastion,
     deployedRoles,
     deployedSettings,
+    tcpProblem,
 } from "./components/deployed";
 import { HostKey, hostKeyFromSeed } from "./components/hostKey";
 import { imageId } from "./components/image";
@@ -46,6 +50,17 @@ export async function program(): Promise<Record<string, unknown>> {
             `${instanceName(cfg.stack, role)} was deployed before host keys were pinned: its day-2 SSH does not verify the host. Rebuild it on purpose (back up, then list ${role} in ouvroir:rebuild for one up) to pin its key (docs/security.md).`,
         );
     }
+    // CI fails fast: an `up` whose day-2 steps cannot reach the bastion would change the cloud
+    // and then fail at the first SSH step. Checked before any resource, on `up` only (a preview
+    // never connects), once the stack has a bastion.
+    const bastion = cfg.day2 && !pulumi.runtime.isDryRun() ? await deployedBastion() : undefined;
+    const unreachable = bastion
+        ? await tcpProblem(bastion, BASTION_SSH.port, BASTION_SSH.timeoutMs)
+        : undefined;
+    if (bastion && unreachable)
+        throw new RunError(
+            `this machine cannot reach the bastion ${bastion}:${BASTION_SSH.port} (${unreachable}): the day-2 steps would fail after the cloud resources changed, so nothing was done. Run \`pulumi up\` from a network in ouvroir:adminCidrs (in CI: the self-hosted runner of DEPLOY_RUNS_ON, docs/ci.md step 5).`,
+        );
     if (cfg.protectData && !cfg.backup) {
         void pulumi.log.warn(
             "ouvroir:backup is not set: this protected stack has no off-site backup (docs/backup.md).",

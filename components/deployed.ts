@@ -1,3 +1,4 @@
+import * as net from "net";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeployedSettings } from "../config";
@@ -67,4 +68,27 @@ export async function cloudDataVolumeSizes(): Promise<Record<string, number>> {
         }
     }
     return sizes;
+}
+
+/** Where day-2 reaches the bastion: its SSH port, and how long an `up` waits for it. */
+export const BASTION_SSH = { port: 22, timeoutMs: 10_000 };
+
+/** The bastion's address from the last deployment (its `bastion` output), if any. */
+export async function deployedBastion(): Promise<string | undefined> {
+    const value = (await lastOutputs())["bastion"];
+    return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Why `host:port` does not accept a TCP connection within `ms`, or undefined when it does. */
+export function tcpProblem(host: string, port: number, ms: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host, port });
+        const done = (problem: string | undefined): void => {
+            socket.destroy();
+            resolve(problem);
+        };
+        socket.setTimeout(ms, () => done(`no answer in ${ms / 1000} s`));
+        socket.once("connect", () => done(undefined));
+        socket.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    });
 }
