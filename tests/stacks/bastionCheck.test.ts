@@ -4,21 +4,14 @@
 import * as net from "net";
 import { BASTION_SSH, tcpProblem } from "../../components/deployed";
 
-/** A loopback port that was free a moment ago (nothing listens on it). */
-async function closedPort(): Promise<number> {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-    const { port } = s.address() as net.AddressInfo;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-}
 import { Registration, runProgram } from "../harness/mocks";
+import { freePort } from "../harness/ports";
 
 describe("an up that cannot reach the bastion", () => {
     it("is refused before any resource, with the reason and the fix (CI's hosted runner)", async () => {
         const records: Registration[] = [];
         // A port nothing listens on stands for the bastion's SSH as a hosted runner sees it.
-        BASTION_SSH.port = await closedPort();
+        BASTION_SSH.port = await freePort();
         await expect(runProgram("prod", {}, { bastion: "127.0.0.1" }, records)).rejects.toThrow(
             /this machine cannot reach the bastion 127\.0\.0\.1:\d+ \(ECONNREFUSED\): the day-2 steps would fail .* nothing was done\. Run `pulumi up` from a network in ouvroir:adminCidrs \(in CI: the self-hosted runner of DEPLOY_RUNS_ON, docs\/ci\.md step 5\)/,
         );

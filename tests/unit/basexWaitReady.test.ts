@@ -8,6 +8,7 @@
 import { spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
+import { freePort } from "../harness/ports";
 
 const SCRIPT = path.join(
     __dirname,
@@ -18,15 +19,6 @@ const SCRIPT = path.join(
     "xmldb",
     "basex-wait-ready.sh",
 );
-
-/** A free loopback port, closed again. */
-async function freePort(): Promise<number> {
-    const s = net.createServer();
-    await new Promise<void>((res) => s.listen(0, "127.0.0.1", res));
-    const { port } = s.address() as net.AddressInfo;
-    await new Promise<void>((res) => s.close(() => res()));
-    return port;
-}
 
 /** Listens on `port` after `delayMs`; resolves with the time it started listening. */
 function listenLater(port: number, delayMs: number, servers: net.Server[]): Promise<number> {
