@@ -30,25 +30,47 @@ export interface Migration {
     readonly targetExport: StackExport;
 }
 
+/**
+ * Runs the export CLI's main with its progress lines (stderr) held back from the test output;
+ * they are printed after all when it fails.
+ */
+export function quietly(fn: () => number): number {
+    const lines: string[] = [];
+    const write = jest.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+        lines.push(String(chunk));
+        return true;
+    });
+    let code = 1;
+    try {
+        code = fn();
+        return code;
+    } finally {
+        write.mockRestore();
+        if (code !== 0) process.stderr.write(lines.join(""));
+    }
+}
+
 export async function migrate(stack: string, newStack: string): Promise<Migration> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ouvroir-migration-${stack}-`));
     const stackFile = path.join(tmp, `Pulumi.${newStack}.yaml`);
     const inventoryFile = path.join(tmp, `${stack}-inventory.json`);
-    const exported = main([
-        path.join(FIXTURES, `${stack}-export.json`),
-        "--source-mapping",
-        path.join(FIXTURES, "beluga.yaml"),
-        "--source-config",
-        path.join(REPO, `Pulumi.${stack}.yaml`),
-        "--inventory",
-        inventoryFile,
-        "--mapping",
-        path.join(FIXTURES, "arbutus.yaml"),
-        "--stack",
-        newStack,
-        "--out",
-        stackFile,
-    ]);
+    const exported = quietly(() =>
+        main([
+            path.join(FIXTURES, `${stack}-export.json`),
+            "--source-mapping",
+            path.join(FIXTURES, "beluga.yaml"),
+            "--source-config",
+            path.join(REPO, `Pulumi.${stack}.yaml`),
+            "--inventory",
+            inventoryFile,
+            "--mapping",
+            path.join(FIXTURES, "arbutus.yaml"),
+            "--stack",
+            newStack,
+            "--out",
+            stackFile,
+        ]),
+    );
     if (exported !== 0) throw new Error(`export of ${stack} exited with ${exported}`);
 
     const targetExport = await runProgram(
@@ -59,15 +81,17 @@ export async function migrate(stack: string, newStack: string): Promise<Migratio
     const targetExportFile = path.join(tmp, `${newStack}-export.json`);
     fs.writeFileSync(targetExportFile, JSON.stringify(targetExport));
     const targetInventoryFile = path.join(tmp, `${newStack}-inventory.json`);
-    const again = main([
-        targetExportFile,
-        "--source-mapping",
-        path.join(FIXTURES, "arbutus.yaml"),
-        "--source-config",
-        stackFile,
-        "--inventory",
-        targetInventoryFile,
-    ]);
+    const again = quietly(() =>
+        main([
+            targetExportFile,
+            "--source-mapping",
+            path.join(FIXTURES, "arbutus.yaml"),
+            "--source-config",
+            stackFile,
+            "--inventory",
+            targetInventoryFile,
+        ]),
+    );
     if (again !== 0) throw new Error(`export of ${newStack} exited with ${again}`);
 
     const read = (file: string): Inventory =>

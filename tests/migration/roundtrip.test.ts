@@ -11,7 +11,7 @@ import {
     main,
 } from "../../tools/export-inventory";
 import { StackExport } from "./harness";
-import { FIXTURES, migrate } from "./roundTrip";
+import { FIXTURES, migrate, quietly } from "./roundTrip";
 
 describe("dev on Béluga → arbutus", () => {
     let tmp: string;
@@ -108,13 +108,15 @@ describe("dev on Béluga → arbutus", () => {
         fs.writeFileSync(targetFile, JSON.stringify(targetExport));
         const args = [targetFile, "--source-mapping", path.join(FIXTURES, "arbutus.yaml")];
         expect(
-            main([
-                ...args,
-                "--inventory",
-                path.join(tmp, "after.json"),
-                "--compare",
-                inventoryFile,
-            ]),
+            quietly(() =>
+                main([
+                    ...args,
+                    "--inventory",
+                    path.join(tmp, "after.json"),
+                    "--compare",
+                    inventoryFile,
+                ]),
+            ),
         ).toBe(0);
 
         const smaller = {
@@ -126,14 +128,21 @@ describe("dev on Béluga → arbutus", () => {
             expect.stringMatching(/^volumes: only after: .*"iiif".*50/),
         ]);
         fs.writeFileSync(path.join(tmp, "smaller.json"), JSON.stringify(smaller));
-        expect(
-            main([
-                ...args,
-                "--inventory",
-                path.join(tmp, "after.json"),
-                "--compare",
-                path.join(tmp, "smaller.json"),
-            ]),
-        ).toBe(1);
+        // Exit 1 (the difference): its lines are printed, as intended for a failing compare.
+        const lines: string[] = [];
+        const write = jest.spyOn(process.stderr, "write").mockImplementation((c) => {
+            lines.push(String(c));
+            return true;
+        });
+        const code = main([
+            ...args,
+            "--inventory",
+            path.join(tmp, "after.json"),
+            "--compare",
+            path.join(tmp, "smaller.json"),
+        ]);
+        write.mockRestore();
+        expect(code).toBe(1);
+        expect(lines.join("")).toMatch(/\(dev\) and arbutus differ:\n {2}volumes: only before:/);
     });
 });
