@@ -80,10 +80,14 @@ export function renderApplier(input: UserDataInput, doc: YamlMap): string {
         "step files",
         ...files.filter((f) => !f.defer).map(put),
         "step packages",
+        // One dpkg-query for all (one process, one read of dpkg's database: a day-2 push
+        // checks them all every time), then the ones not installed.
+        `wanted=(${packages.map(q).join(" ")})`,
+        `have="$(dpkg-query -W -f='\${Package} \${Status}\\n' "\${wanted[@]}" 2>/dev/null || true)"`,
+        "declare -A installed=()",
+        'while read -r name state; do if [[ "$state" == "install ok installed" ]]; then installed[$name]=1; fi; done <<<"$have"',
         "missing=()",
-        `for p in ${packages.map(q).join(" ")}; do`,
-        `    dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")`,
-        "done",
+        'for p in "${wanted[@]}"; do [[ -n "${installed[$p]:-}" ]] || missing+=("$p"); done',
         "if ((${#missing[@]} > 0)); then",
         '    step "installing ${missing[*]}"',
         "    apt-get update -q",

@@ -68,7 +68,7 @@ describe("one applier for first boot and day-2", () => {
         const order = ["step files", "step packages", "step files after packages", "step commands"];
         const at = order.map((s) => applier.indexOf(`\n${s}\n`));
         expect(at.every((i, k) => i > 0 && (k === 0 || i > (at[k - 1] as number)))).toBe(true);
-        expect(applier).toContain("for p in 'nftables' 'fail2ban'");
+        expect(applier).toContain("wanted=('nftables' 'fail2ban'");
         expect(applier).toContain(
             'apt-get install -y -q -o Dpkg::Options::=--force-confold "${missing[@]}"',
         );
@@ -89,7 +89,7 @@ describe("one applier for first boot and day-2", () => {
         };
         const after = applierOf(renderDay2Script(php));
         expect(before).not.toContain("'php-fpm'");
-        expect(after).toMatch(/^for p in .*'php-fpm'/m);
+        expect(after).toMatch(/^wanted=\(.*'php-fpm'/m);
     });
 
     it("replaces the admin user's authorized keys with ouvroir:sshPublicKeys (a key added later reaches the VM)", () => {

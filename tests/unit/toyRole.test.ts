@@ -103,7 +103,7 @@ describe("a toy role added in the test alone", () => {
             Buffer.from(boot.write_files[0]?.content ?? "", "base64"),
         ).toString();
         expect(applier).toMatch(/^put '\/etc\/toy\/motd' '0644' 'bW9vCg=='$/m);
-        expect(applier).toMatch(/^for p in .* 'cowsay'; do$/m);
+        expect(applier).toMatch(/^wanted=\(.* 'cowsay'\)$/m);
         expect(applier).toContain("\n'systemctl' 'restart' 'toy.service'\n");
         expect(applier).toContain(
             Buffer.from("OUVROIR_ROLE='toy'").toString("base64").slice(0, 16),
