@@ -1,10 +1,12 @@
 /** The sandbox host: rootless Docker for researchers, one account and one slice each. */
 import { YamlMap } from "../cloudConfig";
-import { shellWord as q } from "../escape";
+import { putFile, shellWord as q } from "../escape";
 import type { UserDataInput } from "../userData";
 import { FROM_WEB, RoleSpec, ssh } from "./types";
 
 const DATA = "/srv/data";
+/** The account step the applier installs and runs. */
+const ACCOUNTS = "/usr/local/sbin/ouvroir-accounts";
 
 export const sandbox: RoleSpec<"sandbox"> = {
     name: "sandbox",
@@ -85,9 +87,5 @@ export function accountsScript(input: UserDataInput): string[] {
         'done <"$known"',
         `printf '%s\\n' ${names.length > 0 ? names.map(q).join(" ") : "''"} | sed '/^$/d' >"$known"`,
     ].join("\n");
-    return [
-        `echo ${q(Buffer.from(script + "\n").toString("base64"))} | base64 -d > /usr/local/sbin/ouvroir-accounts`,
-        "chmod 0755 /usr/local/sbin/ouvroir-accounts",
-        "/usr/local/sbin/ouvroir-accounts",
-    ];
+    return [putFile(ACCOUNTS, "0755", script + "\n"), ACCOUNTS];
 }

@@ -164,7 +164,7 @@ describe("secrets and accounts", () => {
             }),
         );
         const accounts = applier.match(
-            /echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/usr\/local\/sbin\/ouvroir-accounts/,
+            /^put '\/usr\/local\/sbin\/ouvroir-accounts' '0755' '([A-Za-z0-9+/=]+)'$/m,
         );
         const text = Buffer.from(accounts?.[1] ?? "", "base64").toString();
         expect(text).toContain(

@@ -395,7 +395,7 @@ describe("renderUserData invariants", () => {
         expect((doc["users"] as Doc[]).map((u) => u["name"])).toEqual(["debian"]);
         const applier = renderApplier(input, doc as YamlMap);
         const step =
-            /echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/usr\/local\/sbin\/ouvroir-accounts\n/.exec(
+            /^put '\/usr\/local\/sbin\/ouvroir-accounts' '0755' '([A-Za-z0-9+/=]+)'$/m.exec(
                 applier,
             );
         const accounts = Buffer.from(step?.[1] ?? "", "base64").toString();
