@@ -97,7 +97,7 @@ export async function program(): Promise<Record<string, unknown>> {
     const vm = (role: RoleName, userData: pulumi.Input<RoleUserData>): RoleVm => {
         const rc = cfg.roles[role];
         if (!rc) throw new Error(`role ${role} is not deployed`);
-        return new RoleVm(ROLES[role].typeToken, role, ROLES[role], {
+        return new RoleVm(role, ROLES[role], {
             stack: cfg.stack,
             flavor: rc.flavor,
             imageId: image,

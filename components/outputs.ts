@@ -5,8 +5,9 @@ import type { Site } from "./userData";
 
 /**
  * An ~/.ssh/config snippet that reaches every VM through the bastion (ProxyJump), and the
- * tunnel hosts the roles' specs declare (BaseX's admin: REST, DBA), which are never public. Every value is one ssh-config
- * token (escape.ts): a newline or space in a name cannot add a directive.
+ * tunnel hosts the roles' specs declare (BaseX's admin: REST, DBA), which are never public.
+ * Every value is one ssh-config token (escape.ts): a newline or space in a name cannot add a
+ * directive.
  */
 export function sshConfig(
     adminUser: string,

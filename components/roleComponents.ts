@@ -12,7 +12,7 @@ type Ctor = new (name: string, args: RoleVmArgs, opts?: pulumi.ComponentResource
 function roleClass(role: RoleName): Ctor {
     return class extends RoleVm {
         constructor(name: string, args: RoleVmArgs, opts?: pulumi.ComponentResourceOptions) {
-            super(ROLES[role].typeToken, name, ROLES[role], args, opts);
+            super(name, ROLES[role], args, opts);
         }
     };
 }

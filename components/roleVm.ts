@@ -79,13 +79,12 @@ export class RoleVm extends pulumi.ComponentResource {
     public readonly userDataInput: pulumi.Output<UserDataInput>;
 
     constructor(
-        type: string,
         name: string,
         spec: RoleSpec,
         args: RoleVmArgs,
         opts?: pulumi.ComponentResourceOptions,
     ) {
-        super(type, name, {}, opts);
+        super(spec.typeToken, name, {}, opts);
         const parent = { parent: this };
         if (spec.stateful !== (args.dataVolume !== undefined)) {
             throw new Error(

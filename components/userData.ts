@@ -187,7 +187,10 @@ export function settingsEnv(input: UserDataInput): string {
     );
 }
 
-/** The merged, filled document as data (what `renderUserData` serialises). */
+/**
+ * The role's desired state as one merged, filled document: what the applier applies (packages,
+ * files, commands) and what cloud-init bootstraps (renderUserData splits them, applier.ts).
+ */
 export function buildCloudConfig(input: UserDataInput, dir: string = CLOUD_INIT_DIR): YamlMap {
     const flags: Record<string, string> = {
         packageSource: input.packageSource,

@@ -27,6 +27,13 @@ export function rolePorts(spec: RoleSpec, sqlEngine: keyof typeof SQL_PORTS): re
     return spec.ports.map((p) => (p.name === "sql" ? { ...p, port: SQL_PORTS[sqlEngine] } : p));
 }
 
+/** The port of a role's rule, by the rule's name (the web server proxies to it). */
+export function portOf(role: RoleName, rule: string): number {
+    const found = ROLES[role].ports.find((p) => p.name === rule);
+    if (!found) throw new Error(`roles: ${role} has no port rule named ${rule}`);
+    return found.port;
+}
+
 /** Pure: the roles a rule accepts (none for `world` and `admin`, which are CIDRs). */
 export function sourceRoles(rule: PortRule): readonly RoleName[] {
     return typeof rule.from === "object" ? rule.from.roles : [];

@@ -6,7 +6,7 @@
 import { ipv4, readFileSource, YamlMap } from "../cloudConfig";
 import { nginxToken } from "../escape";
 import type { Site, UserDataInput } from "../userData";
-import { proxiedPorts, RoleName } from "./index";
+import { portOf, proxiedPorts, RoleName } from "./index";
 import { RoleSpec } from "./types";
 
 export const web: RoleSpec<"web"> = {
@@ -60,7 +60,10 @@ export function webFiles(input: UserDataInput, dir: string): YamlMap[] {
     const locations: string[] = [];
     if (input.upstreams.iiif !== undefined) {
         locations.push(
-            read("location-iiif.conf").replaceAll("{{upstream}}", upstream("iiif", 8182)),
+            read("location-iiif.conf").replaceAll(
+                "{{upstream}}",
+                upstream("iiif", portOf("iiif", "cantaloupe")),
+            ),
         );
     }
     // A site may claim the public host name: the default vhost then serves that site's files.
@@ -115,7 +118,7 @@ export function webFiles(input: UserDataInput, dir: string): YamlMap[] {
             target = upstream(role, port);
         }
         if (site.kind === "restxq") {
-            target = upstream("xmldb", 8080);
+            target = upstream("xmldb", portOf("xmldb", "basex-http"));
             restxq = restxqLocations(site, target, read("location-restxq.conf"));
         }
         files.push({

@@ -3,6 +3,8 @@ import { FROM_WEB, RoleSpec, ssh } from "./types";
 
 /** Local port of the BaseX admin tunnel (`ssh -N <stack>-xmldb-1-tunnel`, then http://localhost:8984/). */
 export const BASEX_TUNNEL_PORT = 8984;
+/** BaseX's HTTP server: RESTXQ for the web server, REST and DBA through the tunnel only. */
+const BASEX_HTTP = 8080;
 
 export const xmldb: RoleSpec<"xmldb"> = {
     name: "xmldb",
@@ -14,7 +16,7 @@ export const xmldb: RoleSpec<"xmldb"> = {
     ports: [
         ssh(FROM_WEB),
         // RESTXQ apps that a site publishes; never REST or DBA (the web server filters paths).
-        { name: "basex-http", port: 8080, from: FROM_WEB },
+        { name: "basex-http", port: BASEX_HTTP, from: FROM_WEB },
         // BaseX's client protocol: the lab's apps.
         { name: "basex-server", port: 1984, from: { roles: ["app"] } },
     ],
@@ -42,7 +44,7 @@ export const xmldb: RoleSpec<"xmldb"> = {
         {
             suffix: "tunnel",
             localPort: BASEX_TUNNEL_PORT,
-            remotePort: 8080,
+            remotePort: BASEX_HTTP,
             endpoint: "basexAdmin",
         },
     ],

@@ -193,9 +193,7 @@ export async function runProgram(
         "ouvroir:backupSecretAccessKey": secretValue("backupSecretAccessKey", "test-secret-key"),
     };
     const plain = Object.fromEntries(
-        Object.entries(overrides).filter(
-            ([k]) => !k.startsWith("backupAccessKeyId") && !k.startsWith("backupSecretAccessKey"),
-        ),
+        Object.entries(overrides).filter(([k]) => !(`ouvroir:${k}` in secrets)),
     );
     pulumi.runtime.setAllConfig(
         {
