@@ -108,7 +108,8 @@ const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).spl
 /**
  * Lynis takes 3–7 min per guest under TCG (thousands of forks; 7–12 min before test guests
  * booted without ASLR): `OUVROIR_VM_LYNIS_ROLES` narrows the audited roles that also run it
- * (default: all audited, as in CI). tests/vm/hardening.test.ts runs it one role at a time.
+ * (default: all audited; CI runs it on web and sandbox for its time budget, .ci/layers.sh).
+ * tests/vm/hardening.test.ts runs it one role at a time.
  */
 const LYNIS = (process.env.OUVROIR_VM_LYNIS_ROLES ?? AUDITED.join(",")).split(",");
 /**

@@ -111,9 +111,21 @@ export async function guest(vm: Vm, command: string, timeoutMs = 300_000): Promi
     return r.stdout;
 }
 
-/** Pushes the role's day-2 script rendered for `input`, exactly as components/day2.ts does. */
-export async function pushDay2(vm: Vm, input: UserDataInput): Promise<string> {
-    const r = await vm.sshStdin("sudo bash -s", harnessDay2Script(renderDay2Script(input)));
+/**
+ * Pushes the role's day-2 script rendered for `input`, exactly as components/day2.ts does. The
+ * bound covers a push that installs packages on a loaded host: PHP's took 190 s on an idle
+ * machine and near 600 s beside the role checks under TCG, where the old 600 s bound killed it.
+ */
+export async function pushDay2(
+    vm: Vm,
+    input: UserDataInput,
+    timeoutMs = 1_500_000,
+): Promise<string> {
+    const r = await vm.sshStdin(
+        "sudo bash -s",
+        harnessDay2Script(renderDay2Script(input)),
+        timeoutMs,
+    );
     if (r.code !== 0) throw new Error(`day-2 push exited ${r.code}: ${r.stderr}${r.stdout}`);
     return r.stdout;
 }
