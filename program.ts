@@ -27,7 +27,7 @@ import {
 import { HostKey, hostKeyFromSeed } from "./components/hostKey";
 import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
-import { endpoints, sshConfig } from "./components/outputs";
+import { endpoints, researcherSshConfig, sshConfig } from "./components/outputs";
 import { PrivateNetwork } from "./components/privateNetwork";
 import { ROLES, ROLE_NAMES, RoleName, clientRoles, publicRole } from "./components/roles";
 import { RoleUserData, RoleVm } from "./components/roleVm";
@@ -112,6 +112,7 @@ export async function program(): Promise<Record<string, unknown>> {
                 externalNetworkName: network.externalNetworkName,
             },
             adminCidrs: cfg.adminCidrs,
+            researcherCidrs: cfg.researcherCidrs,
             deployedRoles: deployed,
             sqlEngine: cfg.sqlEngine,
             dataVolume: ROLES[role].stateful
@@ -186,6 +187,7 @@ export async function program(): Promise<Record<string, unknown>> {
         }
     }
     const privateHosts = deployed.map((r) => ({ role: r, vm: vms[r] as RoleVm }));
+    const researcherHosts = privateHosts.filter((h) => ROLES[h.role].researcherLogin);
     return {
         endpoints: publicIp.apply((ip) => endpoints(cfg.publicHostname, ip, deployed, cfg.sites)),
         bastion: publicIp,
@@ -206,6 +208,16 @@ export async function program(): Promise<Record<string, unknown>> {
                     privateHosts
                         .filter((h) => h.role !== bastionRole)
                         .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "", role: h.role })),
+                ),
+            ),
+        // Each researcher's lines: their sandbox host through their own jump account.
+        researcherSshConfig: pulumi
+            .all([publicIp, pulumi.all(researcherHosts.map((h) => h.vm.privateIp))])
+            .apply(([ip, ips]) =>
+                researcherSshConfig(
+                    cfg.researchers.map((r) => r.name),
+                    ip,
+                    researcherHosts.map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "" })),
                 ),
             ),
         // Where this stack's off-site backups go (no secret in it): for runbooks and migration.

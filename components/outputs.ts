@@ -40,6 +40,30 @@ export function sshConfig(
 }
 
 /**
+ * Each researcher's ~/.ssh/config lines, by name: the hosts researchers log into (the sandbox
+ * host), reached through their own jump-only account on the bastion with their own key. Never
+ * the operators' account. Every value is one ssh-config token, as in `sshConfig`.
+ */
+export function researcherSshConfig(
+    researchers: readonly string[],
+    bastionIp: string,
+    hosts: readonly { readonly name: string; readonly ip: string }[],
+): Record<string, string> {
+    return Object.fromEntries(
+        researchers.map((name) => {
+            const user = t("researcher name", name);
+            const lines = hosts.flatMap((h) => [
+                `Host ${t("host name", h.name)}`,
+                `    HostName ${t("private address", h.ip)}`,
+                `    User ${user}`,
+                `    ProxyJump ${user}@${t("bastion address", bastionIp)}`,
+            ]);
+            return [name, lines.join("\n") + "\n"];
+        }),
+    );
+}
+
+/**
  * Public URLs: the main host (its name, or the floating IP until DNS exists), the tunnels' local
  * URLs (`ssh -N <host>-tunnel` first), the roles' paths on the main host, and each site.
  */

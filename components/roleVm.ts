@@ -38,6 +38,8 @@ export interface RoleVmArgs {
     };
     /** Sources of `admin` rules (SSH to the bastion). */
     readonly adminCidrs: readonly string[];
+    /** Sources of `researchers` rules (the researchers' SSH to the bastion). Default: none. */
+    readonly researcherCidrs?: readonly string[];
     /** The stack's deployed roles: a rule from a role that is not deployed is left out. Default: all. */
     readonly deployedRoles?: readonly RoleName[];
     /** The app role's SQL engine decides the port its `sql` rule opens. Default: mariadb. */
@@ -112,7 +114,7 @@ export class RoleVm extends pulumi.ComponentResource {
         };
         for (const { suffix, rule, ethertype, source } of expandRules(
             rolePorts(spec, args.sqlEngine ?? "mariadb"),
-            args.adminCidrs,
+            { admin: args.adminCidrs, researchers: args.researcherCidrs ?? [] },
             args.deployedRoles,
         )) {
             // Descriptions as before sources were roles ("ssh from bastion", "cantaloupe from web"):

@@ -104,12 +104,14 @@ export interface UserDataInput {
 export const CLOUD_INIT_DIR = path.join(__dirname, "..", "cloud-init");
 
 /**
- * nftables lines for the role's declared ports: `world` and `admin` from anywhere (the security
- * group holds the admin CIDRs), a rule from roles from those roles' private addresses only; a
+ * nftables lines for the role's declared ports: `world`, `admin` and `researchers` from anywhere
+ * (the security group holds the CIDRs), a rule from roles from those roles' private addresses only; a
  * rule whose roles have no address in `upstreams` (not deployed) opens nothing.
  */
 export function firewallRules(input: UserDataInput): string[] {
     const lines: string[] = [];
+    // Both SSH rules of the bastion (admin, researchers) are one "from anywhere" line here.
+    const opened = new Map<string, number>();
     for (const rule of rolePorts(ROLES[input.role], input.sqlEngine)) {
         const ports = rule.portMax === undefined ? `${rule.port}` : `${rule.port}-${rule.portMax}`;
         let from = "";
@@ -118,6 +120,12 @@ export function firewallRules(input: UserDataInput): string[] {
             if (ips.length === 0) continue;
             from = `ip saddr { ${ips.join(", ")} } `;
         }
+        const at = opened.get(from + ports);
+        if (at !== undefined) {
+            lines[at] = (lines[at] as string).replace(/"$/, `, ${rule.name}"`);
+            continue;
+        }
+        opened.set(from + ports, lines.length);
         lines.push(`        ${from}tcp dport ${ports} accept comment "${rule.name}"`);
     }
     return lines;

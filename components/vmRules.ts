@@ -42,14 +42,19 @@ export function dataOptions(
     };
 }
 
+/** The CIDR lists that port sources name: `admin` (adminCidrs), `researchers` (researcherCidrs). */
+export type SourceNetworks = Readonly<Record<"admin" | "researchers", readonly string[]>>;
+
 /**
- * Pure: the security-group rules a role's port rules expand to. A rule from roles gets one
- * security-group rule per deployed source role (named after the rule alone when it names one
- * role); a source role that is not deployed adds nothing, so its port stays closed.
+ * Pure: the security-group rules a role's port rules expand to. A rule from a network list gets
+ * one rule per CIDR (named after it; a CIDR already opened on the same port by an earlier rule
+ * adds nothing, since OpenStack refuses a duplicate rule). A rule from roles gets one rule per
+ * deployed source role (named after the rule alone when it names one role); a source role that
+ * is not deployed adds nothing, so its port stays closed.
  */
 export function expandRules(
     ports: readonly PortRule[],
-    adminCidrs: readonly string[],
+    networks: SourceNetworks,
     deployed: readonly RoleName[] = ROLE_NAMES,
 ): {
     suffix: string;
@@ -58,6 +63,7 @@ export function expandRules(
     source: { cidr: string } | { role: RoleName };
 }[] {
     const out: ReturnType<typeof expandRules> = [];
+    const opened = new Set<string>();
     for (const rule of ports) {
         if (rule.from === "world") {
             out.push({
@@ -72,8 +78,11 @@ export function expandRules(
                 ethertype: "IPv6",
                 source: { cidr: "::/0" },
             });
-        } else if (rule.from === "admin") {
-            for (const cidr of adminCidrs) {
+        } else if (rule.from === "admin" || rule.from === "researchers") {
+            for (const cidr of networks[rule.from]) {
+                const key = `${rule.port}-${rule.portMax ?? rule.port} ${cidr}`;
+                if (opened.has(key)) continue;
+                opened.add(key);
                 // The CIDR is the rule's identity: adding or removing one touches only its rule.
                 const id = cidr.replace(/[/:.]/g, "-");
                 out.push({

@@ -103,6 +103,15 @@ export const KEYS = {
         readmeDefault: "`[]` (required in a protected stack; never `0.0.0.0/0` there)",
         afterDeploy: { effect: "in place", step: "security-group rules added or removed" },
     },
+    researcherCidrs: {
+        type: "array",
+        items: "string",
+        default: [],
+        description:
+            "Networks the researchers SSH from, to their jump-only account on the bastion (forwarding to the sandbox host's SSH only, no shell); separate from adminCidrs. No 0.0.0.0/0 in a protected stack.",
+        readmeDefault: "`[]` (researchers then log in only from adminCidrs)",
+        afterDeploy: { effect: "in place", step: "security-group rules added or removed" },
+    },
     sshPublicKeys: {
         type: "array",
         items: "string",

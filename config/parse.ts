@@ -129,6 +129,47 @@ const SHA256 = /^[0-9a-f]{64}$/i;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
+/**
+ * Accounts the guests' systems or packages hold (Debian's base-passwd and the roles' services): a
+ * researcher of that name would get a system account's keys on the sandbox host or the bastion.
+ */
+const SYSTEM_ACCOUNTS = [
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "messagebus",
+    "sshd",
+    "debian",
+    "admin",
+    "postgres",
+    "mysql",
+    "basex",
+    "cantaloupe",
+    "polkitd",
+    "tss",
+    "dnsmasq",
+    "statd",
+    "nginx",
+    "docker",
+    "ouvroir",
+    "ouvroir-jump",
+];
+
 type Problems = string[];
 
 /** `<at>.<key> is not a <what> setting; use a, b and c.` for each key of `obj` not in `known`. */
@@ -142,6 +183,42 @@ function unknownSettings(
     return Object.keys(obj)
         .filter((k) => !known.includes(k))
         .map((k) => `${at}.${k} is not a ${what} setting; use ${list}.`);
+}
+
+/**
+ * A list of CIDRs allowed to reach SSH on the bastion: each one well formed, without host bits,
+ * and in a protected stack neither the whole Internet nor a large part of it.
+ */
+function cidrList(
+    key: string,
+    what: string,
+    value: unknown,
+    problems: string[],
+    production: boolean,
+): string[] {
+    const cidrs = strings(key, value, problems);
+    for (const c of cidrs) {
+        const parsed = parseCidr(c);
+        if (!parsed) {
+            problems.push(
+                `ouvroir:${key} entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`,
+            );
+        } else if (parsed.hostBitsSet) {
+            problems.push(
+                `ouvroir:${key} entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`,
+            );
+        } else if (parsed.prefix === 0 && production) {
+            problems.push(
+                `ouvroir:${key} entry "${c}" opens ${what} to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
+            );
+        } else if (production && parsed.prefix < (parsed.version === 4 ? 8 : 32)) {
+            // 0.0.0.0/1 and 128.0.0.0/1 are the whole Internet too, in two entries.
+            problems.push(
+                `ouvroir:${key} entry "${c}" is wider than a /${parsed.version === 4 ? 8 : 32}: in a protected stack SSH must come from your institution's or VPN's ranges, not a large part of the Internet.`,
+            );
+        }
+    }
+    return cidrs;
 }
 
 /**
@@ -335,28 +412,7 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
         },
         adminCidrs: (value, c) => {
             const { problems, production } = c;
-            const adminCidrs = strings("adminCidrs", value, problems);
-            for (const c of adminCidrs) {
-                const parsed = parseCidr(c);
-                if (!parsed) {
-                    problems.push(
-                        `ouvroir:adminCidrs entry "${c}" is not a CIDR: write an address with its prefix, e.g. 132.204.0.0/16 or 203.0.113.7/32.`,
-                    );
-                } else if (parsed.hostBitsSet) {
-                    problems.push(
-                        `ouvroir:adminCidrs entry "${c}" has host bits set: did you mean ${parsed.canonical} (or ${c.split("/")[0]}/32 for one host)?`,
-                    );
-                } else if (parsed.prefix === 0 && production) {
-                    problems.push(
-                        `ouvroir:adminCidrs entry "${c}" opens SSH to the whole Internet, which Alliance policy forbids in a protected stack: list your institution's or VPN's ranges instead.`,
-                    );
-                } else if (production && parsed.prefix < (parsed.version === 4 ? 8 : 32)) {
-                    // 0.0.0.0/1 and 128.0.0.0/1 are the whole Internet too, in two entries.
-                    problems.push(
-                        `ouvroir:adminCidrs entry "${c}" is wider than a /${parsed.version === 4 ? 8 : 32}: in a protected stack SSH must come from your institution's or VPN's ranges, not a large part of the Internet.`,
-                    );
-                }
-            }
+            const adminCidrs = cidrList("adminCidrs", "SSH", value, problems, production);
             if (adminCidrs.length === 0 && production) {
                 problems.push(
                     `ouvroir:adminCidrs is empty: nobody could reach the bastion; add your institution's range (pulumi config set --path 'ouvroir:adminCidrs[0]' 132.204.0.0/16).`,
@@ -364,6 +420,8 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
             }
             return adminCidrs;
         },
+        researcherCidrs: (value, c) =>
+            cidrList("researcherCidrs", "the researchers' SSH", value, c.problems, c.production),
         sshPublicKeys: (value, c) => {
             const { problems } = c;
             const sshPublicKeys = strings("sshPublicKeys", value, problems);
@@ -711,9 +769,13 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
                         problems.push(`${at} must be an object with at least a name.`);
                         return;
                     }
-                    if (!NAME.test(r.name) || ["root", "debian", adminUser].includes(r.name)) {
+                    if (
+                        !NAME.test(r.name) ||
+                        [...SYSTEM_ACCOUNTS, adminUser].includes(r.name) ||
+                        r.name.startsWith("systemd-")
+                    ) {
                         problems.push(
-                            `${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not root or the admin user.`,
+                            `${at}.name "${r.name}" is not a usable account name: lower-case letters, digits, dashes; not the admin user nor a system account (root, www-data, postgres, …).`,
                         );
                     }
                     if (seen.has(r.name))

@@ -33,6 +33,8 @@ export interface StackConfig {
     readonly privateCidr: string;
     readonly dnsServers: readonly string[];
     readonly adminCidrs: readonly string[];
+    /** Where researchers SSH from to their jump-only bastion accounts (beside adminCidrs). */
+    readonly researcherCidrs: readonly string[];
     readonly sshPublicKeys: readonly string[];
     readonly adminUser: string;
     readonly image: ImageConfig;

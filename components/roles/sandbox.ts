@@ -24,6 +24,7 @@ export const sandbox: RoleSpec<"sandbox"> = {
     defaultFlavor: "p2-3.75gb",
     defaultDataVolumeGb: 100,
     dataMountPoint: DATA,
+    researcherLogin: true,
     takes: ["researchers"],
     cloudInit: { template: "sandbox-host.yaml", parts: (input) => sandboxParts(input) },
     // The accounts before the template's commands: sandbox-setup configures each one's Docker.
@@ -67,7 +68,12 @@ export function accountsScript(input: UserDataInput): string[] {
         "set -euo pipefail",
         `install -d -m 0755 ${q(`${DATA}/home`)}`,
         ...input.researchers.flatMap((r) => [
-            `id -u ${q(r.name)} >/dev/null 2>&1 || useradd --create-home --home-dir ${q(`${DATA}/home/${r.name}`)} --shell /bin/bash --comment Researcher ${q(r.name)}`,
+            `if id -u ${q(r.name)} >/dev/null 2>&1; then`,
+            // A system account of that name (www-data, …) never gets a researcher's keys.
+            `    (($(id -u ${q(r.name)}) >= 1000)) || { echo ${q(`ouvroir-accounts: ${r.name} is a system account on the sandbox host; rename the researcher in ouvroir:researchers`)} >&2; exit 1; }`,
+            "else",
+            `    useradd --create-home --home-dir ${q(`${DATA}/home/${r.name}`)} --shell /bin/bash --comment Researcher ${q(r.name)}`,
+            "fi",
             `usermod --expiredate '' ${q(r.name)} 2>/dev/null`, // "no changes" is the usual case
             `install -d -m 0700 -o ${q(r.name)} -g ${q(r.name)} ~${r.name}/.ssh`,
             `printf '%s\\n' ${r.sshPublicKeys.map(q).join(" ")} > ~${r.name}/.ssh/authorized_keys`,

@@ -11,12 +11,15 @@ import type { RoleName } from "./index";
  * Where a port may be reached from:
  * - `world`: 0.0.0.0/0 and ::/0 (only 80/443 on the web server, by Alliance policy);
  * - `admin`: the operators' CIDRs from config `ouvroir:adminCidrs` (SSH to the bastion);
+ * - `researchers`: the researchers' CIDRs from `ouvroir:researcherCidrs` (SSH to the bastion,
+ *   where their accounts may only forward to the sandbox host's SSH);
  * - `{ roles }`: only the VMs of those roles, by security group (the public role's group is the
  *   network's "bastion" group) and by the host firewall (their private addresses). A port whose
  *   roles are not deployed is closed. Nothing is open to the whole private subnet: it holds the
  *   researchers' sandbox host.
  */
-export type PortSource = "world" | "admin" | { readonly roles: readonly RoleName[] };
+export type PortSource =
+    "world" | "admin" | "researchers" | { readonly roles: readonly RoleName[] };
 
 /** The web server: SSH bastion and reverse proxy. */
 export const FROM_WEB: PortSource = { roles: ["web"] };
@@ -93,6 +96,11 @@ export interface RoleSpec<N extends string = RoleName> {
     readonly defaultDataVolumeGb: number;
     /** Where the data volume is mounted in the guest. */
     readonly dataMountPoint: string;
+    /**
+     * Researchers log into this role's SSH themselves, through their jump-only accounts on the
+     * bastion (the public role), which may forward to it and nowhere else.
+     */
+    readonly researcherLogin?: boolean;
     /** Stack config the role's user data takes besides the common input (program.ts). */
     readonly takes: readonly ("sites" | "researchers")[];
     readonly cloudInit: {

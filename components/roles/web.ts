@@ -4,9 +4,9 @@
  * cloud-init/files/web/.
  */
 import { ipv4, readFileSource, YamlMap } from "../cloudConfig";
-import { nginxToken } from "../escape";
+import { nginxToken, PUT_FUNCTION, putFile, shellWord as q } from "../escape";
 import type { Site, UserDataInput } from "../userData";
-import { portOf, proxiedPorts, RoleName } from "./index";
+import { portOf, proxiedPorts, ROLE_NAMES, RoleName, ROLES } from "./index";
 import { RoleSpec } from "./types";
 
 export const web: RoleSpec<"web"> = {
@@ -20,16 +20,18 @@ export const web: RoleSpec<"web"> = {
         { name: "http", port: 80, from: "world" },
         { name: "https", port: 443, from: "world" },
         { name: "ssh", port: 22, from: "admin" },
+        { name: "ssh-researchers", port: 22, from: "researchers" },
     ],
     minVcpus: 1,
     minRamGb: 1.5,
     defaultFlavor: "p2-3gb",
     defaultDataVolumeGb: 20,
     dataMountPoint: "/srv/data",
-    takes: ["sites"],
+    // The researchers: their jump-only accounts (the sandbox host is where they log in).
+    takes: ["sites", "researchers"],
     cloudInit: {
         template: "web-server.yaml",
-        parts: (input, dir) => ({ write_files: webFiles(input, dir) }),
+        parts: (input, dir) => ({ write_files: [...webFiles(input, dir), jumpConfig(input, dir)] }),
     },
     apply: {
         // A site taken out of the list: its vhost goes (its files on the volume stay).
@@ -38,6 +40,7 @@ export const web: RoleSpec<"web"> = {
             suffix: ".conf",
             alsoIn: "/etc/nginx/sites-enabled",
         },
+        script: (input) => jumpAccountsScript(input),
         secrets: [],
     },
     backup: {
@@ -179,4 +182,76 @@ function restxqLocations(site: Site, target: string, template: string): string {
 /** One line per vhost for the boot scripts: `<name> <domain> <domain>…`. */
 function siteLine(site: Site): string {
     return [site.name, ...site.domains].join(" ");
+}
+
+/** The jump accounts' group, their key files, and the step that keeps both in line with config. */
+const JUMP_GROUP = "ouvroir-jump";
+const JUMP_KEYS = "/etc/ssh/ouvroir-jump";
+const JUMP_ACCOUNTS = "/usr/local/sbin/ouvroir-jump-accounts";
+
+/** Pure: `address:22` of each deployed role researchers log into (their only forward). */
+export function jumpTargets(input: UserDataInput): string[] {
+    return ROLE_NAMES.filter(
+        (r) => ROLES[r].researcherLogin && input.upstreams[r] !== undefined,
+    ).map((r) => `${ipv4(`upstreams.${r}`, input.upstreams[r] as string)}:22`);
+}
+
+/** sshd's rules for the jump accounts; no target (no sandbox host): they may open nothing. */
+export function jumpConfig(input: UserDataInput, dir: string): YamlMap {
+    const targets = jumpTargets(input);
+    return {
+        path: "/etc/ssh/sshd_config.d/20-ouvroir-jump.conf",
+        permissions: "0644",
+        content: readFileSource(dir, "web/sshd-jump.conf").replace(
+            "{{permitOpen}}",
+            targets.length > 0 ? targets.join(" ") : "none",
+        ),
+    };
+}
+
+/**
+ * The applier's jump-account step, installed as /usr/local/sbin/ouvroir-jump-accounts and run:
+ * one account per researcher on the bastion (no home, no password, `nologin` as shell, group
+ * ouvroir-jump), their keys in root's file with the same restrictions as sshd's Match block;
+ * an account whose researcher left the list is deleted with its key file (the bastion holds no
+ * researcher data). An account of that name that is not a jump account stops the step.
+ */
+export function jumpAccountsScript(input: UserDataInput): string[] {
+    const names = input.researchers.map((r) => r.name);
+    const targets = jumpTargets(input);
+    const options = ["restrict", "port-forwarding", ...targets.map((t) => `permitopen="${t}"`)];
+    const script = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        PUT_FUNCTION,
+        `getent group ${JUMP_GROUP} >/dev/null || groupadd --system ${JUMP_GROUP}`,
+        `install -d -m 0755 ${JUMP_KEYS}`,
+        ...input.researchers.flatMap((r) => [
+            `if id -u ${q(r.name)} >/dev/null 2>&1; then`,
+            `    [[ " $(id -nG ${q(r.name)}) " == *" ${JUMP_GROUP} "* ]] || {`,
+            `        echo ${q(`ouvroir-jump-accounts: an account named ${r.name} exists on the bastion and is not a researcher's; rename the researcher in ouvroir:researchers`)} >&2`,
+            "        exit 1",
+            "    }",
+            "else",
+            `    useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group --groups ${JUMP_GROUP} --comment 'Researcher (jump only)' ${q(r.name)}`,
+            "fi",
+            putFile(
+                `${JUMP_KEYS}/${r.name}`,
+                "0644",
+                r.sshPublicKeys.map((k) => `${options.join(",")} ${k}`).join("\n") + "\n",
+            ),
+        ]),
+        `keep=${q(` ${names.join(" ")} `)}`,
+        `for old in $(getent group ${JUMP_GROUP} | cut -d: -f4 | tr ',' ' '); do`,
+        '    [[ "$keep" != *" $old "* ]] || continue',
+        '    pkill -KILL -u "$old" 2>/dev/null || true',
+        '    userdel "$old"',
+        '    echo "ouvroir-jump-accounts: researcher $old removed from the list: jump account deleted"',
+        "done",
+        `for f in ${JUMP_KEYS}/*; do`,
+        '    [[ -e "$f" && "$keep" != *" ${f##*/} "* ]] || continue',
+        '    rm -f -- "$f"',
+        "done",
+    ].join("\n");
+    return [putFile(JUMP_ACCOUNTS, "0755", script + "\n"), JUMP_ACCOUNTS];
 }

@@ -51,6 +51,10 @@ const CASES: Record<string, { change: Record<string, unknown>; changed: string[]
         change: { adminCidrs: ["132.204.0.0/16", "206.167.0.0/16"] },
         changed: ["SecGroupRule web-ssh-206-167-0-0-16 added"],
     },
+    researcherCidrs: {
+        change: { researcherCidrs: ["192.0.2.0/24"] },
+        changed: ["SecGroupRule web-ssh-researchers-192-0-2-0-24 added"],
+    },
     sshPublicKeys: {
         change: {
             sshPublicKeys: [
@@ -97,7 +101,8 @@ const CASES: Record<string, { change: Record<string, unknown>; changed: string[]
                 },
             ],
         },
-        changed: [...push(["sandbox"]), ...userData(["sandbox"])],
+        // The sandbox host's account and the bastion's jump account.
+        changed: [...push(["sandbox", "web"]), ...userData(["sandbox", "web"])],
     },
     downloads: {
         change: {

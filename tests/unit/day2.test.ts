@@ -61,7 +61,10 @@ describe("one applier for first boot and day-2", () => {
         const applier = applierOf(renderDay2Script(base));
         const doc = buildCloudConfig(base);
         const paths = (doc["write_files"] as { path: string }[]).map((f) => f.path);
-        expect(Object.keys(decodedFiles(applier)).sort()).toEqual([...paths].sort());
+        // The template's files, and the step the role's script installs (the jump accounts).
+        expect(Object.keys(decodedFiles(applier)).sort()).toEqual(
+            [...paths, "/usr/local/sbin/ouvroir-jump-accounts"].sort(),
+        );
         expect(decodedFiles(applier)["/etc/nginx/sites-available/atlas.conf"]).toContain(
             "atlas.example.org",
         );
@@ -168,8 +171,10 @@ describe("secrets and accounts", () => {
         );
         const text = Buffer.from(accounts?.[1] ?? "", "base64").toString();
         expect(text).toContain(
-            "id -u 'alice' >/dev/null 2>&1 || useradd --create-home --home-dir '/srv/data/home/alice'",
+            "else\n    useradd --create-home --home-dir '/srv/data/home/alice' --shell /bin/bash --comment Researcher 'alice'\nfi",
         );
+        // An existing system account of that name stops the step instead of taking the keys.
+        expect(text).toContain("(($(id -u 'alice') >= 1000)) || {");
         expect(text).toContain("'ssh-ed25519 AAAAalice alice'");
         // A researcher taken off the list is locked, files kept; one put back is unlocked.
         expect(text).toContain("usermod --expiredate '' 'alice'");

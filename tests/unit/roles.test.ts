@@ -31,6 +31,7 @@ describe("role table", () => {
             "web:http:world",
             "web:https:world",
             "web:ssh:admin",
+            "web:ssh-researchers:researchers",
             "xmldb:ssh:web",
             "xmldb:basex-http:web",
             "xmldb:basex-server:app",
