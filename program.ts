@@ -90,6 +90,9 @@ export async function program(): Promise<Record<string, unknown>> {
         sites: ROLES[role].takes.includes("sites") ? cfg.sites : [],
         upstreams: {},
         researchers: ROLES[role].takes.includes("researchers") ? cfg.researchers : [],
+        ...(ROLES[role].takes.includes("apps")
+            ? { apps: cfg.apps, dropAppDatabases: cfg.dropAppDatabases }
+            : {}),
         sqlEngine: cfg.sqlEngine,
         packageSource: cfg.packageSource,
         downloads: cfg.downloads,
@@ -174,6 +177,7 @@ export async function program(): Promise<Record<string, unknown>> {
                 // Without the secret key, the command provider uses the operator's SSH agent.
                 privateKey: secrets?.sshPrivateKey,
                 input: v.userDataInput,
+                secrets: ROLES[role].apply.secrets(common(role)),
                 backup:
                     cfg.backup && secrets?.backupAccessKeyId && secrets.backupSecretAccessKey
                         ? {

@@ -56,7 +56,8 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
     # The role checks hold three guest slots (0-2): the web server, the private role being
     # checked and the next one booting meanwhile. The data trials (a web guest, then its rebuild
     # on the same volume) run beside them in slot 3, at the same CPU priority (at nice 19 a side
-    # guest starved). The off-site backup round trips (app, xmldb) back up on the role checks'
+    # guest starved); then, in the same slot, the apps' databases on PostgreSQL (the trials end
+    # ~15 min before the role checks). The off-site backup round trips (app, xmldb) back up on the role checks'
     # own guests, then restore on new VMs with empty volumes in slot 4, in the background.
     # CI's budget (80 min on a new machine; 4750 s on 2026-12-07 with every role's Lynis and both
     # restores) keeps Lynis on the public web server and the researchers' sandbox host, and the
@@ -68,7 +69,7 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
         OUVROIR_VM_BACKUP_ROLES=app OUVROIR_VM_RESTORE_SLOT=4 \
         npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts ";" \
         vm-trials env OUVROIR_VM_SLOT_FROM=3 OUVROIR_VM_SLOTS=4 \
-        npx jest --selectProjects vm --runInBand tests/vm/trials.test.ts
+        npx jest --selectProjects vm --runInBand tests/vm/trials.test.ts tests/vm/appDatabases.test.ts
 fi
 # Backups: the day-2 fragment with real restic against a real S3 server (rclone serve s3), in a
 # private mount namespace on this host: init once, wrong password refused, byte-identical restore.

@@ -13,6 +13,7 @@ import { APPLIER_PATH, renderApplier } from "./applier";
 import { BackupSecrets, BackupSettings, renderBackupSetup } from "./backup";
 import { PUT_FUNCTION, putFile, shellWord as q } from "./escape";
 import { RoleName, ROLES } from "./roles";
+import type { SecretFile } from "./roles/types";
 import { UserDataInput, buildCloudConfig } from "./userData";
 
 /**
@@ -34,7 +35,7 @@ export function renderDay2Script(
         "umask 022",
         PUT_FUNCTION,
     ];
-    for (const s of ROLES[input.role].apply.secrets) {
+    for (const s of ROLES[input.role].apply.secrets(input)) {
         const value = secrets[s.name];
         if (value === undefined)
             throw new Error(`day-2 of ${input.role}: secret ${s.name} missing`);
@@ -78,6 +79,11 @@ export interface RoleDay2Args {
     readonly privateKey?: pulumi.Input<string>;
     /** The role's full user-data input: day-2 renders its mutable part from it. */
     readonly input: pulumi.Input<UserDataInput>;
+    /**
+     * The secrets day-2 generates and writes (the role spec's `apply.secrets` of the input's
+     * plain settings, known before the input resolves: one random resource each).
+     */
+    readonly secrets: readonly SecretFile[];
     /** Off-site backups (stateful roles): settings and the bucket's keys (secrets). */
     readonly backup?: {
         readonly settings: BackupSettings;
@@ -126,7 +132,7 @@ export class RoleDay2 extends pulumi.ComponentResource {
                 : {}),
         };
         const secrets: Record<string, pulumi.Output<string>> = {};
-        for (const s of ROLES[args.role].apply.secrets) {
+        for (const s of args.secrets) {
             secrets[s.name] = new random.RandomPassword(
                 `${name}-${s.name}`,
                 { length: 32, special: false },

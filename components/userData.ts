@@ -51,6 +51,15 @@ export interface Researcher {
     readonly memoryMiB: number;
 }
 
+/** A lab app on the app server, with its own database and user when `database` is true. */
+export interface App {
+    /** [a-z][a-z0-9-]*: its directory, its database and its database user. */
+    readonly name: string;
+    /** Its port in the app server's range for proxies (8000-8099): PORT in its environment. */
+    readonly port: number;
+    readonly database: boolean;
+}
+
 /** An upstream download that only the cloud can reach; a mirror may serve the same bytes. */
 export interface Download {
     readonly version: string;
@@ -85,7 +94,11 @@ export interface UserDataInput {
     readonly upstreams: Partial<Record<RoleName, string>>;
     /** Sandbox only: researcher accounts. */
     readonly researchers: readonly Researcher[];
-    /** App server: `mariadb` (default) or `postgresql`. */
+    /** App server: the lab's apps (each its env file, and its database when asked). */
+    readonly apps?: readonly App[];
+    /** App server: databases of apps taken out of `apps` that the operator asked to drop. */
+    readonly dropAppDatabases?: readonly string[];
+    /** App server: `postgresql` (default) or `mariadb`. */
     readonly sqlEngine: "mariadb" | "postgresql";
     /**
      * `upstream`: Cantaloupe, BaseX ≥ 10, Julia from the URLs below (the cloud);

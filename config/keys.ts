@@ -230,11 +230,36 @@ export const KEYS = {
             step: `${DAY2}: accounts created or updated; one removed is locked, its files kept`,
         },
     },
+    apps: {
+        type: "array",
+        items: "object",
+        default: [],
+        description:
+            "Lab apps on the app server: {name, port (8003-8099, unique), database? (default true)}. Each gets /srv/data/apps/<name>/app.env (0600, root; systemd hands it to the app): PORT, and with a database DATABASE_URL and DB_* for its own database and user, whose password is a Pulumi secret.",
+        readmeDefault: "`[]`",
+        afterDeploy: {
+            effect: "in place",
+            step: `${DAY2}: databases, users and env files created or updated; an app taken out keeps its database (its user may no longer log in) until \`dropAppDatabases\` names it`,
+        },
+    },
+    dropAppDatabases: {
+        type: "array",
+        items: "string",
+        default: [],
+        description:
+            "Databases to drop, of apps already taken out of apps: the second of the two asks that delete an app's data (take it out of this list again after the up).",
+        readmeDefault: "`[]`",
+        afterDeploy: {
+            effect: "in place",
+            step: `${DAY2}: each listed app's database and user dropped (a backup keeps the last dump)`,
+        },
+    },
     sqlEngine: {
         type: "string",
-        default: "mariadb",
-        description: "mariadb (default, for WordPress/Omeka S) or postgresql.",
-        readmeDefault: "`mariadb`",
+        default: "postgresql",
+        description:
+            "postgresql (default, the apps' databases) or mariadb (for WordPress/Omeka S sites).",
+        readmeDefault: "`postgresql`",
         afterDeploy: {
             effect: "rebuild",
             step: "the new engine starts empty (nothing is converted): refused unless `rebuild` lists `app`; dump first and restore by hand",

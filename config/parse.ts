@@ -8,7 +8,7 @@ import { RunError } from "@pulumi/pulumi/errors";
 import { BackupSettings, validateBackupSettings } from "../components/backup";
 import { ROLES, ROLE_NAMES, RoleName, proxiedPorts, isRoleName } from "../components/roles";
 import { restxqPathProblem } from "../components/roles/web";
-import type { Download, Researcher, Site } from "../components/userData";
+import type { App, Download, Researcher, Site } from "../components/userData";
 import { CONFIG_KEYS, ConfigKey, DEFAULTS, RAS_ALLOCATION, SECRET_KEYS } from "./keys";
 import type { ImageConfig, RoleConfig, StackConfig } from "./types";
 
@@ -815,6 +815,66 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
                 }
             }
             return researchers;
+        },
+        apps: (value, c) => {
+            const { problems } = c;
+            const apps: App[] = [];
+            if (!Array.isArray(value)) {
+                problems.push(`ouvroir:apps must be a list of {name, port, database?}.`);
+                return apps;
+            }
+            const [low, high] = [8003, 8099]; // 8001 and 8002: the demo apps
+            const names = new Set<string>();
+            const ports = new Set<number>();
+            value.forEach((a: unknown, i: number) => {
+                const at = `ouvroir:apps[${i}]`;
+                if (!isObject(a) || typeof a.name !== "string") {
+                    problems.push(`${at} must be an object with at least a name and a port.`);
+                    return;
+                }
+                problems.push(...unknownSettings(at, "app", a, ["name", "port", "database"]));
+                if (!NAME.test(a.name)) {
+                    problems.push(
+                        `${at}.name "${a.name}" is not a usable app name: lower-case letters, digits, dashes, at most 31.`,
+                    );
+                }
+                if (names.has(a.name)) problems.push(`${at}.name "${a.name}" is a duplicate app.`);
+                names.add(a.name);
+                const port = Number(a.port);
+                if (!Number.isInteger(port) || port < low || port > high) {
+                    problems.push(
+                        `${at}.port must be a whole number from ${low} to ${high} (the app server's range for proxies).`,
+                    );
+                } else if (ports.has(port)) {
+                    problems.push(`${at}.port ${port} is already another app's.`);
+                }
+                ports.add(port);
+                if (a.database !== undefined && typeof a.database !== "boolean") {
+                    problems.push(`${at}.database must be true or false.`);
+                }
+                apps.push({ name: a.name, port, database: a.database !== false });
+            });
+            if (apps.length > 0 && isObject(c.v.roles) && !("app" in c.v.roles)) {
+                problems.push(
+                    `ouvroir:apps is set but the app role is not deployed: add app to ouvroir:roles.`,
+                );
+            }
+            return apps;
+        },
+        dropAppDatabases: (value, c) => {
+            const { problems } = c;
+            const drop = strings("dropAppDatabases", value, problems);
+            const { apps } = c.done as Parsed;
+            for (const name of drop) {
+                if (!NAME.test(name)) {
+                    problems.push(`ouvroir:dropAppDatabases entry "${name}" is not an app name.`);
+                } else if (apps.some((a) => a.name === name)) {
+                    problems.push(
+                        `ouvroir:dropAppDatabases names ${name}, which ouvroir:apps still declares: take the app out of ouvroir:apps first (its database is dropped only when both ask).`,
+                    );
+                }
+            }
+            return drop;
         },
         sqlEngine: (value, c) => {
             const { problems } = c;

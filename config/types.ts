@@ -3,7 +3,7 @@ import type { BackupSettings } from "../components/backup";
 import type { ImageConfig } from "../components/image";
 export type { ImageConfig };
 import type { RoleName } from "../components/roles";
-import type { Download, Researcher, Site } from "../components/userData";
+import type { App, Download, Researcher, Site } from "../components/userData";
 
 export const PROJECT = "ouvroir";
 
@@ -47,6 +47,8 @@ export interface StackConfig {
     readonly letsencryptEmail?: string;
     readonly sites: readonly Site[];
     readonly researchers: readonly Researcher[];
+    readonly apps: readonly App[];
+    readonly dropAppDatabases: readonly string[];
     readonly sqlEngine: "mariadb" | "postgresql";
     readonly packageSource: "upstream" | "debian";
     readonly downloads: Readonly<Record<"cantaloupe" | "basex" | "julia" | "saxon", Download>>;

@@ -16,7 +16,7 @@ export const iiif: RoleSpec<"iiif"> = {
     dataMountPoint: "/srv/data",
     takes: [],
     cloudInit: { template: "iiif-server.yaml" },
-    apply: { secrets: [] },
+    apply: { secrets: () => [] },
     backup: {
         dumps: [],
         // Derivatives are recomputed from the images on demand: the bulk of the volume, no value.

@@ -28,7 +28,7 @@ export const sandbox: RoleSpec<"sandbox"> = {
     takes: ["researchers"],
     cloudInit: { template: "sandbox-host.yaml", parts: (input) => sandboxParts(input) },
     // The accounts before the template's commands: sandbox-setup configures each one's Docker.
-    apply: { secrets: [], script: (input) => accountsScript(input) },
+    apply: { secrets: () => [], script: (input) => accountsScript(input) },
     backup: {
         dumps: [],
         // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;

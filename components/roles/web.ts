@@ -41,7 +41,7 @@ export const web: RoleSpec<"web"> = {
             alsoIn: "/etc/nginx/sites-enabled",
         },
         script: (input) => jumpAccountsScript(input),
-        secrets: [],
+        secrets: () => [],
     },
     backup: {
         dumps: [],

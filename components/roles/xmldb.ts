@@ -30,7 +30,7 @@ export const xmldb: RoleSpec<"xmldb"> = {
     // Written before the applier, whose xmldb-setup restarts BaseX: the password file is applied
     // at BaseX's start (basex-password.sh).
     apply: {
-        secrets: [{ name: "basexAdminPassword", path: "/srv/data/basex/admin-password" }],
+        secrets: () => [{ name: "basexAdminPassword", path: "/srv/data/basex/admin-password" }],
     },
     backup: {
         dumps: ["basex"],

@@ -13,7 +13,7 @@ type Inputs = Map<string, Record<string, unknown>>;
 async function inputsByName(records: Registration[]): Promise<Inputs> {
     const out: Inputs = new Map();
     for (const r of records)
-        if (r.type.startsWith("openstack:") || r.type.startsWith("command:"))
+        if (["openstack:", "command:", "random:"].some((p) => r.type.startsWith(p)))
             out.set(`${r.type.split(":").pop()} ${r.name}`, await resolved(r));
     return out;
 }
@@ -103,6 +103,19 @@ const CASES: Record<string, { change: Record<string, unknown>; changed: string[]
         },
         // The sandbox host's account and the bastion's jump account.
         changed: [...push(["sandbox", "web"]), ...userData(["sandbox", "web"])],
+    },
+    apps: {
+        change: { apps: [{ name: "notes", port: 8010 }] },
+        // Its password: a new random secret, written by the app server's push.
+        changed: [
+            ...push(["app"]),
+            ...userData(["app"]),
+            "RandomPassword app-day2-appDb-notes added",
+        ],
+    },
+    dropAppDatabases: {
+        change: { dropAppDatabases: ["oldapp"] },
+        changed: [...push(["app"]), ...userData(["app"])],
     },
     downloads: {
         change: {

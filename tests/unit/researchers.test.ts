@@ -32,7 +32,7 @@ const input = (over: Partial<UserDataInput> = {}): UserDataInput => ({
     ],
     sqlEngine: "mariadb",
     packageSource: "upstream",
-    downloads: {},
+    downloads: {} as UserDataInput["downloads"],
     ...over,
 });
 

@@ -27,7 +27,7 @@ const mockToy: RoleSpec<string> = {
     dataMountPoint: "/srv/data",
     takes: [],
     cloudInit: { template: path.join(__dirname, "fixtures", "toy-role.yaml") },
-    apply: { secrets: [] },
+    apply: { secrets: () => [] },
     backup: {
         dumps: [],
         excludes: ["/srv/data/toy-cache"],

@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BackupSecrets, BackupSettings } from "../../components/backup";
 import { renderDay2Script } from "../../components/day2";
-import { harnessDay2Script } from "../harness/vm/inputs";
+import { harnessDay2Script, harnessSecrets } from "../harness/vm/inputs";
 import { RoleName } from "../../components/roles";
 import { UserDataInput } from "../../components/userData";
 import {
@@ -112,11 +112,10 @@ async function sh(vm: Vm, command: string, timeoutMs = 600_000): Promise<string>
 /** Pushes the role's day-2 script with its backup fragment, rendered as the program renders it. */
 async function pushDay2(vm: Vm, input: UserDataInput, target: BackupTarget): Promise<string> {
     const script = harnessDay2Script(
-        renderDay2Script(
-            input,
-            { basexAdminPassword: "vmtestBaseXadmin0123456789" },
-            { settings: target.settings, secrets: target.secrets },
-        ),
+        renderDay2Script(input, harnessSecrets(input), {
+            settings: target.settings,
+            secrets: target.secrets,
+        }),
     );
     const local = path.join(vm.spec.workDir, "day2.sh");
     fs.writeFileSync(local, script, { mode: 0o600 });

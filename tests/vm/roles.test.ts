@@ -12,7 +12,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { RoleName, ROLE_NAMES } from "../../components/roles";
-import { PUBLIC_HOSTNAME, harnessHostKey, researcherFor, TEST_SITES } from "../harness/vm/inputs";
+import {
+    PUBLIC_HOSTNAME,
+    harnessHostKey,
+    researcherFor,
+    selfServeResearcher,
+    TEST_SITES,
+} from "../harness/vm/inputs";
+import { researcherSshConfig } from "../../components/outputs";
+import { expectOwnDatabasesOnly } from "./appDatabases";
 import {
     BaseImage,
     ensureBaseImage,
@@ -23,7 +31,7 @@ import {
     Vm,
     VM_CACHE,
 } from "../harness/vm/qemu";
-import { defaultKeyDir, roleVm, waitHealthy } from "../harness/vm/roleVm";
+import { defaultKeyDir, researcherKeyPair, roleVm, waitHealthy } from "../harness/vm/roleVm";
 import { UserDataInput } from "../../components/userData";
 import {
     BACKUP_ROLES,
@@ -103,6 +111,8 @@ function vmOf(role: RoleName): Vm {
 }
 
 const hardening: string[] = [];
+/** Figure lines of the researchers' and apps' paths, printed with the others. */
+const figureLines: string[] = [];
 /** `OUVROIR_VM_AUDIT_ROLES` narrows the audited roles (default: all). */
 const AUDITED = (process.env.OUVROIR_VM_AUDIT_ROLES ?? ROLE_NAMES.join(",")).split(",");
 /**
@@ -395,6 +405,7 @@ afterAll(async () => {
             `Hardening (Lynis hardening index, goal ≥ ${LYNIS_GOAL}):`,
             ...hardening,
             ...(backupFigures.length > 0 ? ["Off-site backup round trips:", ...backupFigures] : []),
+            ...(figureLines.length > 0 ? ["Paths people take:", ...figureLines] : []),
         ].join("\n"),
     );
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
@@ -676,6 +687,13 @@ describeRole("app")("app server", () => {
         });
     });
 
+    it("gives each declared app its own database and user, in its env file, and no other's", async () => {
+        const vm = vmOf("app");
+        await check(["app"], async () => {
+            figureLines.push(...(await expectOwnDatabasesOnly(vm, ["notes", "ledger"])));
+        });
+    });
+
     itIsHardened("app");
     itBacksUp("app");
 
@@ -769,6 +787,74 @@ describeRole("sandbox")("sandbox host", () => {
             expect(Math.round(((quota ?? 0) / (period ?? 1)) * 100)).toBe(alice.cpuPercent);
             expect(memoryMax).toBe(String(alice.memoryMiB * 1024 * 1024));
             expect(cgroup).toContain(`/user.slice/user-${uid}.slice/`);
+        });
+    });
+
+    it("lets a researcher in through the bastion with her own key, to her sandbox account only", async () => {
+        const vm = vmOf("sandbox");
+        const web = vmOf("web");
+        await check(["web", "sandbox"], async () => {
+            await importBusybox(vm); // also builds the image's tar on this machine
+            const tar = path.join(RUN_DIR, "busybox.tar");
+            const bruno = selfServeResearcher("").name;
+            const bastion = web.spec.privateIp;
+            // Her ssh config is the program's output for her, plus her key and this test's
+            // throwaway known_hosts.
+            const cfg = path.join(RUN_DIR, `${bruno}.ssh_config`);
+            fs.writeFileSync(
+                cfg,
+                (researcherSshConfig([bruno], bastion, [
+                    { name: "vmtest-sandbox-1", ip: vm.spec.privateIp },
+                ])[bruno] ?? "") +
+                    [
+                        "Host *",
+                        `    IdentityFile ${researcherKeyPair().privateKey}`,
+                        "    IdentitiesOnly yes",
+                        "    BatchMode yes",
+                        "    StrictHostKeyChecking no",
+                        "    UserKnownHostsFile /dev/null",
+                        "    LogLevel ERROR",
+                        "    ConnectTimeout 20",
+                    ].join("\n") +
+                    "\n",
+            );
+            const ssh = async (args: string, stdin = "/dev/null"): Promise<string> => {
+                try {
+                    const r = await execFileP("bash", ["-c", `ssh -F ${cfg} ${args} <${stdin}`], {
+                        timeout: 300_000,
+                    });
+                    return `0 ${r.stdout}${r.stderr}`;
+                } catch (e) {
+                    const x = e as { code?: number; stdout?: string; stderr?: string };
+                    return `${x.code ?? "?"} ${x.stdout ?? ""}${x.stderr ?? ""}`;
+                }
+            };
+            // In, through her jump account, with her key alone: her account; a container runs.
+            expect(await ssh("vmtest-sandbox-1 id -un")).toBe(`0 ${bruno}\n`);
+            expect(await ssh("vmtest-sandbox-1 docker import - vmtest/busybox", tar)).toMatch(
+                /^0 sha256:/,
+            );
+            expect(
+                await ssh("vmtest-sandbox-1 docker run --rm vmtest/busybox echo hello-from-bruno"),
+            ).toBe("0 hello-from-bruno\n");
+            // No command and no shell on the bastion, with or without a terminal.
+            const notAvailable = /^1 .*This account is currently not available\./s;
+            expect(await ssh(`${bruno}@${bastion} id -un`)).toMatch(notAvailable);
+            expect(await ssh(`-tt ${bruno}@${bastion}`)).toMatch(notAvailable);
+            // No forward but to the sandbox host's SSH: not another VM, not another of its
+            // ports, not the bastion itself.
+            for (const target of [
+                `${PRIVATE_IPS.app}:22`,
+                `${PRIVATE_IPS.xmldb}:22`,
+                `${vm.spec.privateIp}:8123`,
+                "127.0.0.1:22",
+            ]) {
+                expect(await ssh(`-W ${target} ${bruno}@${bastion}`)).toMatch(
+                    /administratively prohibited/,
+                );
+            }
+            // Her key is hers alone: the operators' account on the bastion refuses it.
+            expect(await ssh(`debian@${bastion} true`)).toMatch(/^255 .*Permission denied/s);
         });
     });
 

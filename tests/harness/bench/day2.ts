@@ -18,7 +18,7 @@ import { promisify } from "util";
 import { renderDay2Script } from "../../../components/day2";
 import { RoleName } from "../../../components/roles";
 import { Site, UserDataInput } from "../../../components/userData";
-import { PUBLIC_HOSTNAME, TEST_SITES, harnessDay2Script } from "../vm/inputs";
+import { PUBLIC_HOSTNAME, TEST_SITES, harnessDay2Script, harnessSecrets } from "../vm/inputs";
 import {
     BaseImage,
     DataDisk,
@@ -42,6 +42,7 @@ export const TRIAL_IPS = {
     trials: `10.209.0.${100 + lane}`,
     hardening: `10.209.0.${130 + lane}`,
     bench: `10.209.0.${160 + lane}`,
+    appDatabases: `10.209.0.${190 + lane}`,
 };
 
 export const BOOT_TIMEOUT_MS = Number(process.env.OUVROIR_VM_BOOT_TIMEOUT_S ?? "2400") * 1000;
@@ -120,10 +121,11 @@ export async function pushDay2(
     vm: Vm,
     input: UserDataInput,
     timeoutMs = 1_500_000,
+    secrets: Record<string, string> = harnessSecrets(input),
 ): Promise<string> {
     const r = await vm.sshStdin(
         "sudo bash -s",
-        harnessDay2Script(renderDay2Script(input)),
+        harnessDay2Script(renderDay2Script(input, secrets)),
         timeoutMs,
     );
     if (r.code !== 0) throw new Error(`day-2 push exited ${r.code}: ${r.stderr}${r.stdout}`);

@@ -3,8 +3,9 @@
  * network, with Debian's packages (`packageSource: "debian"`) since upstream downloads are not
  * reachable here. Shared by the VM tests, `npm run local` and the boot benchmark.
  */
-import { RoleName } from "../../../components/roles";
+import { RoleName, ROLES } from "../../../components/roles";
 import {
+    App,
     Download,
     Researcher,
     Site,
@@ -68,17 +69,37 @@ export const TEST_SITES: readonly Site[] = [
     },
 ];
 
+/**
+ * Two lab apps with their own databases on the app server: the VM tests show each reads and
+ * writes its own and is refused the other's (tests/vm/appDatabases.ts).
+ */
+export const HARNESS_APPS: readonly App[] = [
+    { name: "notes", port: 8010, database: true },
+    { name: "ledger", port: 8011, database: true },
+];
+
 export interface HarnessOptions {
     readonly sshPublicKey: string;
     readonly sites?: readonly Site[];
     readonly researchers?: readonly Researcher[];
+    /** The self-serve researcher's own public key; without it only alice is listed. */
+    readonly researcherKey?: string;
     readonly publicHostname?: string;
     readonly sqlEngine?: "mariadb" | "postgresql";
+    readonly apps?: readonly App[];
     readonly dataVolumeSerial?: string;
 }
 
 export function researcherFor(sshPublicKey: string): Researcher {
     return { name: "alice", sshPublicKeys: [sshPublicKey], cpuPercent: 100, memoryMiB: 1024 };
+}
+
+/**
+ * The researcher who logs in by herself: her own key only (not the harness's), so the VM test
+ * reaches her sandbox account through her jump account on the bastion, as the README says.
+ */
+export function selfServeResearcher(sshPublicKey: string): Researcher {
+    return { name: "bruno", sshPublicKeys: [sshPublicKey], cpuPercent: 100, memoryMiB: 1024 };
 }
 
 export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
@@ -92,7 +113,11 @@ export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
         publicHostname: o.publicHostname ?? PUBLIC_HOSTNAME,
         sites: o.sites ?? TEST_SITES,
         upstreams: { ...PRIVATE_IPS },
-        researchers: o.researchers ?? [researcherFor(o.sshPublicKey)],
+        researchers: o.researchers ?? [
+            researcherFor(o.sshPublicKey),
+            ...(o.researcherKey ? [selfServeResearcher(o.researcherKey)] : []),
+        ],
+        apps: o.apps ?? HARNESS_APPS,
         sqlEngine: o.sqlEngine ?? "mariadb",
         packageSource: "debian",
         downloads: {
@@ -146,4 +171,21 @@ export function harnessDay2Script(script: string): string {
             `put '/etc/nftables.conf' '0644' '${b64(harnessNftables(text(content)))}'`,
     );
     return script.replace(applier, `put '/usr/local/sbin/ouvroir-apply' '0700' '${b64(patched)}'`);
+}
+
+/**
+ * HARNESS STAND-IN for the stack's random secrets that day-2 writes (the program makes them with
+ * @pulumi/random): fixed test values, letters and digits as the program's are.
+ */
+export function harnessSecrets(input: UserDataInput): Record<string, string> {
+    return Object.fromEntries(
+        ROLES[input.role].apply
+            .secrets(input)
+            .map((s) => [
+                s.name,
+                s.name === "basexAdminPassword"
+                    ? "vmtestBaseXadmin0123456789"
+                    : `vmtest${s.name.replace(/[^A-Za-z0-9]/g, "")}0123456789`,
+            ]),
+    );
 }

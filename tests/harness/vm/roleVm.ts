@@ -8,7 +8,15 @@ import * as path from "path";
 import { RoleName } from "../../../components/roles";
 import { UserDataInput } from "../../../components/userData";
 import { harnessInput, HarnessOptions, harnessUserData } from "./inputs";
-import { DataDisk, fakeVolumeSerial, makeVm, PRIVATE_IPS, Vm, VM_CACHE } from "./qemu";
+import {
+    DataDisk,
+    ensureSshKey,
+    fakeVolumeSerial,
+    makeVm,
+    PRIVATE_IPS,
+    Vm,
+    VM_CACHE,
+} from "./qemu";
 
 /** Guest memory: the Java roles need their 3 GB flavor's worth; two guests fit this machine. */
 export const MEMORY_MIB: Record<RoleName, number> = {
@@ -44,6 +52,11 @@ export function defaultKeyDir(): string {
     return path.join(VM_CACHE, "keys");
 }
 
+/** The self-serve researcher's key pair (inputs.ts selfServeResearcher), made once. */
+export function researcherKeyPair(): { privateKey: string; publicKey: string } {
+    return ensureSshKey(path.join(defaultKeyDir(), "researcher"));
+}
+
 export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: UserDataInput } {
     const dataDisk = o.dataDisk ?? {
         path: path.join(o.workDir, "data.qcow2"),
@@ -52,6 +65,7 @@ export function roleVm(o: RoleVmOptions, publicKey: string): { vm: Vm; input: Us
     };
     const input = harnessInput(o.role, {
         sshPublicKey: publicKey,
+        researcherKey: researcherKeyPair().publicKey,
         dataVolumeSerial: dataDisk.serial,
         ...o.input,
     });
