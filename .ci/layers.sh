@@ -1,6 +1,9 @@
 # shellcheck shell=bash disable=SC2154  # sourced by .ci/run, which sets out, passed, failed, engine_pid
 # Sourced by .ci/run after the unit layer: the slower layers, each counted.
 
+# 1b. The README's quick start, literally, on a clean clone (npm ci, npm test): ~3 min.
+run_check quick-start bash tests/harness/quick-start.sh
+
 # 2. cloud-init: every role's rendered document against cloud-init's own schema.
 run_check cloud-init-schema bash tests/harness/validate-cloud-init.sh
 

@@ -172,6 +172,8 @@ function localInput(
             ...r,
             sshPublicKeys: [...r.sshPublicKeys, localKey],
         })),
+        apps: cfg.apps,
+        dropAppDatabases: cfg.dropAppDatabases,
         sqlEngine: cfg.sqlEngine,
         packageSource: o.upstream ? cfg.packageSource : "debian",
         downloads: cfg.downloads,
