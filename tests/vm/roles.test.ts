@@ -840,7 +840,10 @@ describeRole("sandbox")("sandbox host", () => {
             // No command and no shell on the bastion, with or without a terminal.
             const notAvailable = /^1 .*This account is currently not available\./s;
             expect(await ssh(`${bruno}@${bastion} id -un`)).toMatch(notAvailable);
-            expect(await ssh(`-tt ${bruno}@${bastion}`)).toMatch(notAvailable);
+            // With a terminal forced, sshd refuses it (PermitTTY no) and the session ends.
+            expect(await ssh(`-tt ${bruno}@${bastion}`)).toMatch(
+                /^(1|255) .*(PTY allocation request failed|This account is currently not available\.)/s,
+            );
             // No forward but to the sandbox host's SSH: not another VM, not another of its
             // ports, not the bastion itself.
             for (const target of [
@@ -855,6 +858,10 @@ describeRole("sandbox")("sandbox host", () => {
             }
             // Her key is hers alone: the operators' account on the bastion refuses it.
             expect(await ssh(`debian@${bastion} true`)).toMatch(/^255 .*Permission denied/s);
+            figureLines.push(
+                `${bruno}: through the bastion with her own key to her sandbox account, a container run; ` +
+                    "no command, shell or terminal on the bastion; forwards to 4 other targets refused",
+            );
         });
     });
 

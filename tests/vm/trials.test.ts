@@ -316,7 +316,7 @@ describe("data trials on the web server's volume", () => {
         });
     });
 
-    it("after deploy, day-2 applies in place: a first PHP site (php-fpm installed), an operator key, a new publicHostname (its certificate)", async () => {
+    it("after deploy, day-2 applies in place: a first PHP site (php-fpm installed), an operator key, a new publicHostname (its certificate), then none", async () => {
         await trial(async (v) => {
             // A second operator key, made here; the guest does not know it yet.
             const key = path.join(RUN_DIR, "second-operator");
@@ -381,6 +381,22 @@ describe("data trials on the web server's volume", () => {
                 `after deploy: php-fpm installed and the PHP site answering, a new key logging in, ` +
                     `a certificate for the new publicHostname, by one day-2 push in ${seconds.toFixed(1)} s`,
             );
+            // The documented default, no public host name yet: the push succeeds and the
+            // default vhost's certificate names the instance (issue 17: it used to fail).
+            const unnamed = await pushDay2(v, {
+                ...input,
+                sites: CHANGED_SITES,
+                publicHostname: "",
+            });
+            expect(unnamed).toMatch(/ouvroir day-2: web applied/);
+            const instance = await guest(
+                v,
+                "echo | openssl s_client -connect 127.0.0.1:443 2>/dev/null | openssl x509 -noout -ext subjectAltName",
+            );
+            expect(instance).toContain(`DNS:${input.hostname}`);
+            // The default vhost answers by address (its page names the instance).
+            const byIp = await httpsGet(IP, `https://${IP}/`);
+            expect(byIp.status).toBe(200);
             // Back to the trials' own settings: the key removed again no longer logs in.
             await pushDay2(v, { ...input, sites: CHANGED_SITES });
             expect(loginWith(key)).toBe("refused");
