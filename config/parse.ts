@@ -185,6 +185,15 @@ function unknownSettings(
         .map((k) => `${at}.${k} is not a ${what} setting; use ${list}.`);
 }
 
+/** A key that needs a role: the problem when the stack's roles leave it out. */
+function roleNeeded(key: string, role: RoleName, v: Record<string, unknown>): string[] {
+    return isObject(v.roles) && !(role in v.roles)
+        ? [
+              `ouvroir:${key} is set but the ${role} role is not deployed: add ${role} to ouvroir:roles.`,
+          ]
+        : [];
+}
+
 /**
  * A list of CIDRs allowed to reach SSH on the bastion: each one well formed, without host bits,
  * and in a protected stack neither the whole Internet nor a large part of it.
@@ -808,11 +817,8 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
                         );
                     researchers.push({ name: r.name, sshPublicKeys: keys, cpuPercent, memoryMiB });
                 });
-                if (researchers.length > 0 && isObject(c.v.roles) && !("sandbox" in c.v.roles)) {
-                    problems.push(
-                        `ouvroir:researchers is set but the sandbox role is not deployed: add sandbox to ouvroir:roles.`,
-                    );
-                }
+                if (researchers.length > 0)
+                    problems.push(...roleNeeded("researchers", "sandbox", c.v));
             }
             return researchers;
         },
@@ -854,11 +860,7 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
                 }
                 apps.push({ name: a.name, port, database: a.database !== false });
             });
-            if (apps.length > 0 && isObject(c.v.roles) && !("app" in c.v.roles)) {
-                problems.push(
-                    `ouvroir:apps is set but the app role is not deployed: add app to ouvroir:roles.`,
-                );
-            }
+            if (apps.length > 0) problems.push(...roleNeeded("apps", "app", c.v));
             return apps;
         },
         dropAppDatabases: (value, c) => {

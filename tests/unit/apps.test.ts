@@ -2,26 +2,16 @@
 // (errors name the key and the fix), the files app-setup reads, and day-2 writing each app's
 // password (a Pulumi secret) before the applier. Does not prove the databases, the env files nor
 // the grants: tests/vm/appDatabases.test.ts (PostgreSQL) and roles.test.ts (MariaDB) do.
-import * as path from "path";
 import { appParts, appSecrets } from "../../components/roles/app";
 import { renderDay2Script } from "../../components/day2";
 import type { UserDataInput } from "../../components/userData";
-import { ConfigError, parseStackConfig, RawConfig, readStackFile } from "../../config";
+import { parseStackConfig, RawConfig } from "../../config";
+import { devRaw, problemsOf as problemsIn } from "../harness/configProblems";
 import { HOSTILE } from "../hostile";
 import { exampleInput } from "../harness/render-user-data";
 
-const root = path.resolve(__dirname, "../..");
-const dev = (): RawConfig => readStackFile(root, "dev");
-
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        parseStackConfig("dev", raw);
-        return [];
-    } catch (e) {
-        if (e instanceof ConfigError) return [...e.problems];
-        throw e;
-    }
-}
+const dev = devRaw;
+const problemsOf = (raw: RawConfig): string[] => problemsIn("dev", raw);
 
 const input: UserDataInput = {
     role: "app",

@@ -5,7 +5,6 @@ import * as path from "path";
 import * as YAML from "yaml";
 import {
     CONFIG_KEYS,
-    ConfigError,
     DEFAULTS,
     RAS_ALLOCATION,
     RawConfig,
@@ -19,6 +18,7 @@ import {
     readStackFile,
     shrinkProblems,
 } from "../../config";
+import { problemsOf } from "../harness/configProblems";
 
 const root = path.join(__dirname, "../..");
 const dev = (): RawConfig => readStackFile(root, "dev");
@@ -28,16 +28,6 @@ const prod = (): RawConfig => ({
     backupAccessKeyId: "(secret)",
     backupSecretAccessKey: "(secret)",
 });
-
-function problemsOf(stack: string, raw: RawConfig): string[] {
-    try {
-        parseStackConfig(stack, raw);
-        return [];
-    } catch (e) {
-        if (e instanceof ConfigError) return [...e.problems];
-        throw e;
-    }
-}
 
 describe("the real stack files", () => {
     it.each(["dev", "prod"])("%s is valid and within the shared allocation", (stack) => {

@@ -6,7 +6,6 @@ import * as path from "path";
 import { Registration, runProgram } from "../harness/mocks";
 import { HOSTILE } from "../hostile";
 import {
-    ConfigError,
     RawConfig,
     SAFE,
     deployedSettingsOf,
@@ -15,6 +14,7 @@ import {
     readStackFile,
     replacementProblems,
 } from "../../config";
+import { problemsOf as problemsIn } from "../harness/configProblems";
 
 const root = path.resolve(__dirname, "../..");
 const prod = (): RawConfig => ({
@@ -23,15 +23,7 @@ const prod = (): RawConfig => ({
     backupSecretAccessKey: "(secret)",
 });
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        parseStackConfig("prod", raw);
-        return [];
-    } catch (e) {
-        if (e instanceof ConfigError) return [...e.problems];
-        throw e;
-    }
-}
+const problemsOf = (raw: RawConfig): string[] => problemsIn("prod", raw);
 
 describe("hostile values are refused, naming the key", () => {
     it.each(HOSTILE)("ouvroir:adminUser = %j", (bad) => {

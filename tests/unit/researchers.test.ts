@@ -11,10 +11,10 @@ import { ROLES } from "../../components/roles";
 import { jumpAccountsScript, jumpConfig, jumpTargets } from "../../components/roles/web";
 import { researcherSshConfig } from "../../components/outputs";
 import { CLOUD_INIT_DIR, UserDataInput } from "../../components/userData";
-import { ConfigError, parseStackConfig, RawConfig, readStackFile } from "../../config";
+import { RawConfig } from "../../config";
+import { prodRaw, problemsOf as problemsIn } from "../harness/configProblems";
 import { HOSTILE } from "../hostile";
 
-const root = path.resolve(__dirname, "../..");
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAliceKey000000000000000000000000000000 alice";
 const KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobKey0000000000000000000000000000000 bob";
 
@@ -36,20 +36,8 @@ const input = (over: Partial<UserDataInput> = {}): UserDataInput => ({
     ...over,
 });
 
-function problemsOf(raw: RawConfig, stack = "prod"): string[] {
-    try {
-        parseStackConfig(stack, raw);
-        return [];
-    } catch (e) {
-        if (e instanceof ConfigError) return [...e.problems];
-        throw e;
-    }
-}
-const prod = (): RawConfig => ({
-    ...readStackFile(root, "prod"),
-    backupAccessKeyId: "(secret)",
-    backupSecretAccessKey: "(secret)",
-});
+const problemsOf = (raw: RawConfig): string[] => problemsIn("prod", raw);
+const prod = prodRaw;
 
 describe("researcherCidrs", () => {
     it("opens SSH on the bastion only, one rule per CIDR; a CIDR already open to admins adds none", () => {
