@@ -27,9 +27,12 @@ export async function asApp(
         'if [ "${DATABASE_URL%%:*}" = mysql ]; then ' +
         `MYSQL_PWD="$DB_PASSWORD" mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -e ${q(statements)} "${target}"; ` +
         `else psql "\${DATABASE_URL%/*}/${target}" -X -q -t -A -v ON_ERROR_STOP=1 -c ${q(statements)}; fi`;
-    const r = await vm.ssh(
-        `sudo systemd-run --wait --pipe --quiet -p User=ouvroir-apps ` +
-            `-p EnvironmentFile=/srv/data/apps/${app}/app.env bash -c ${q(script)}`,
+    // The script goes on stdin (`bash -s`): systemd expands `$VAR` and `%` specifiers in a
+    // unit's command line, which would rewrite it before bash sees it.
+    const r = await vm.sshStdin(
+        "sudo systemd-run --wait --pipe --quiet -p User=ouvroir-apps " +
+            `-p EnvironmentFile=/srv/data/apps/${app}/app.env bash -s`,
+        script + "\n",
         300_000,
     );
     return { code: r.code ?? -1, out: `${r.stdout}${r.stderr}` };
