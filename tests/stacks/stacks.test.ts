@@ -182,6 +182,14 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
                 `Host ${stack}-xmldb-1-tunnel\\n    HostName 10\\.20\\.0\\.\\d+\\n    User debian\\n    ProxyJump ${stack}-web-1\\n    LocalForward 8984 127\\.0\\.0\\.1:8080\\n`,
             ),
         );
+        // Each researcher's own lines: the sandbox host through their own jump account.
+        expect(outputs.researcherSshConfig).toEqual({
+            alice: expect.stringMatching(
+                new RegExp(
+                    `^Host ${stack}-sandbox-1\\n    HostName 10\\.20\\.0\\.\\d+\\n    User alice\\n    ProxyJump alice@203\\.0\\.113\\.10\\n$`,
+                ),
+            ),
+        });
         // BaseX is not public: its admin URL is the tunnel's local end.
         expect(outputs.endpoints).toMatchObject({
             basexAdmin: "http://localhost:8984/",
