@@ -279,6 +279,7 @@ describe("the local stack through the real engine", () => {
             "knownHosts",
             "privateIps",
             "quota",
+            "researcherSshConfig",
             "sshConfig",
         ]);
         expect(out.bastion).toBe(inv.floatingIps[0]);
