@@ -78,6 +78,7 @@ function run(
         try {
             out = execFileSync("bash", ["-c", `${stubs}\nsource ${root}/script`], {
                 encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
             });
         } catch (e) {
             const x = e as { status: number; stdout: string; stderr: string };
