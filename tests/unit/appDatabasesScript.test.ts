@@ -110,6 +110,13 @@ function run(
     }
 }
 
+/** A server where ledger was declared and is no longer: its directory, secret and known line. */
+const LEDGER_TAKEN_OUT = {
+    known: "ledger\nnotes\n",
+    secrets: { notes: "StackSecret0123", ledger: "LedgerSecret0123" },
+    dirs: ["ledger"],
+};
+
 describe("the app server's database step", () => {
     it("MariaDB: the database, the user and its grant, the password on stdin only, then the env file", () => {
         const r = run("mariadb", "notes 8010 1\nstatic 8011 0\n", "", {
@@ -173,11 +180,7 @@ describe("the app server's database step", () => {
 
     it("an app taken out: stopped, its login locked, its database kept", () => {
         for (const engine of ["mariadb", "postgresql"] as const) {
-            const r = run(engine, "notes 8010 1\n", "", {
-                known: "ledger\nnotes\n",
-                secrets: { notes: "StackSecret0123", ledger: "LedgerSecret0123" },
-                dirs: ["ledger"],
-            });
+            const r = run(engine, "notes 8010 1\n", "", LEDGER_TAKEN_OUT);
             expect(r.code).toBe(0);
             expect(r.out).toContain(
                 "app-setup: app ledger taken out of the list: stopped, its database kept",
@@ -198,11 +201,7 @@ describe("the app server's database step", () => {
 
     it("drops a database only when it is out of the list and named in dropAppDatabases", () => {
         for (const engine of ["mariadb", "postgresql"] as const) {
-            const r = run(engine, "notes 8010 1\n", "ledger\n", {
-                known: "ledger\nnotes\n",
-                secrets: { notes: "StackSecret0123", ledger: "LedgerSecret0123" },
-                dirs: ["ledger"],
-            });
+            const r = run(engine, "notes 8010 1\n", "ledger\n", LEDGER_TAKEN_OUT);
             expect(r.code).toBe(0);
             expect(r.out).toContain(
                 "app-setup: database and user of app ledger dropped, as dropAppDatabases asks",

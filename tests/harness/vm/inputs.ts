@@ -181,11 +181,6 @@ export function harnessSecrets(input: UserDataInput): Record<string, string> {
     return Object.fromEntries(
         ROLES[input.role].apply
             .secrets(input)
-            .map((s) => [
-                s.name,
-                s.name === "basexAdminPassword"
-                    ? "vmtestBaseXadmin0123456789"
-                    : `vmtest${s.name.replace(/[^A-Za-z0-9]/g, "")}0123456789`,
-            ]),
+            .map((s) => [s.name, `vmtest${s.name.replace(/[^A-Za-z0-9]/g, "")}0123456789`]),
     );
 }
