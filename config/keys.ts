@@ -144,10 +144,11 @@ export const KEYS = {
     },
     image: {
         type: "object",
-        default: { namePattern: "^Debian-12.*x64" },
+        default: { namePattern: "^Debian-13.*x64" },
         description:
             "{id?, name?, namePattern}: the image to boot; default the newest image matching namePattern.",
-        readmeDefault: "newest image matching `^Debian-12.*x64`",
+        readmeDefault:
+            "newest image matching `^Debian-13.*x64` (Debian 12: `^Debian-12.*x64`, see [Debian releases](#debian-releases))",
         afterDeploy: {
             effect: "rebuild",
             step: "running VMs keep their image; the roles listed in `rebuild` take the new one",

@@ -22,7 +22,7 @@ export interface MockWorld {
 }
 
 export const EXTERNAL_NETWORK = { id: "ext-net-id", name: "Public-Network" };
-export const IMAGE = { id: "debian-12-image-id", name: "Debian-12-Bookworm-x64-2026-11" };
+export const IMAGE = { id: "debian-13-image-id", name: "Debian-13-Trixie-x64-2026-11" };
 
 /** Private IPs stay the same for the same port across runs, so two runs can be compared. */
 const ipByPort = new Map<string, string>();

@@ -13,6 +13,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 import { checkStack, flavorSize, readStackFile, StackConfig } from "../../config";
+import { DEFAULTS } from "../../config/keys";
 import { ROLE_NAMES } from "../../components/roles";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -72,6 +73,19 @@ describe("the local cloud serves what Pulumi.local.yaml names", () => {
                 (cfg.image.name !== undefined ? i.name === cfg.image.name : re.test(i.name)),
         );
         expect(matches.map((i) => i.name)).not.toEqual([]);
+    });
+
+    it("the default selector takes Debian 13 though a Debian 12 image is listed beside it", () => {
+        const re = new RegExp(DEFAULTS.image.namePattern);
+        expect(
+            inv.images
+                .map((i) => i.name)
+                .filter((n) => n.startsWith("Debian-"))
+                .sort(),
+        ).toEqual(["Debian-12-Bookworm-x64-2026-11", "Debian-13-Trixie-x64-2026-11"]);
+        expect(inv.images.filter((i) => re.test(i.name)).map((i) => i.name)).toEqual([
+            "Debian-13-Trixie-x64-2026-11",
+        ]);
     });
 
     it("has every role's flavor, with the vCPUs and RAM its name promises and no root disk", () => {

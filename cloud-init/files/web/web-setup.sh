@@ -38,6 +38,15 @@ rm -f /etc/nginx/sites-enabled/default
 for conf in /etc/nginx/sites-available/*.conf; do
     ln -sfn "$conf" "/etc/nginx/sites-enabled/$(basename "$conf")"
 done
+# Debian names php-fpm's unit after PHP's version: the restart drop-in follows the installed one.
+for unit in /usr/lib/systemd/system/php*-fpm.service; do
+    [[ -e "$unit" ]] || continue
+    dropin="/etc/systemd/system/$(basename "$unit").d/10-ouvroir-restart.conf"
+    if ! cmp -s /usr/local/lib/ouvroir/restart-on-failure.conf "$dropin"; then
+        install -D -m 0644 /usr/local/lib/ouvroir/restart-on-failure.conf "$dropin"
+        systemctl daemon-reload
+    fi
+done
 nginx -t
 /usr/local/sbin/ouvroir-enable nginx.service
 systemctl reload-or-restart nginx.service

@@ -45,7 +45,9 @@ FLAVORS = {
     "p4-7.5gb": (4, 7680),
     "p8-15gb": (8, 15360),
 }
-IMAGE_NAME = "Debian-12-Bookworm-x64-2026-11"
+# The default selector (^Debian-13.*x64) must pick 13 with 12 beside it, as on the Alliance's
+# clouds, which still list Debian 12 images.
+IMAGES = {"Debian-13-Trixie-x64-2026-11": "13", "Debian-12-Bookworm-x64-2026-11": "12"}
 IMAGE_MIB = 4
 EXTERNAL_NETWORK = "Public-Network"
 EXTERNAL_CIDR = "203.0.113.0/24"
@@ -209,7 +211,9 @@ def demo(args):
         if conn.block_storage.find_type(name) is None:
             conn.block_storage.create_type(name=name, is_public=True)
 
-    if conn.image.find_image(IMAGE_NAME) is None:
+    for image_name, release in IMAGES.items():
+        if conn.image.find_image(image_name) is not None:
+            continue
         # Bytes do not matter (no hypervisor boots it); only the name, format and size do.
         path = os.path.join(args.image_cache, "local-openstack-image.raw")
         os.makedirs(args.image_cache, exist_ok=True)
@@ -217,13 +221,13 @@ def demo(args):
             with open(path, "wb") as f:
                 f.truncate(IMAGE_MIB << 20)
         conn.create_image(
-            IMAGE_NAME,
+            image_name,
             filename=path,
             disk_format="raw",
             container_format="bare",
             visibility="public",
             wait=True,
-            meta={"os_distro": "debian", "os_version": "12"},
+            meta={"os_distro": "debian", "os_version": release},
         )
 
     net = conn.network.find_network(EXTERNAL_NETWORK)
@@ -246,7 +250,7 @@ def demo(args):
         )
     log(
         f"demo project ready ({time.monotonic() - t0:.0f}s): {len(FLAVORS)} flavors, image "
-        f"{IMAGE_NAME}, external network {EXTERNAL_NETWORK} {EXTERNAL_CIDR}, volume types "
+        f"{', '.join(IMAGES)}, external network {EXTERNAL_NETWORK} {EXTERNAL_CIDR}, volume types "
         f"{', '.join(VOLUME_TYPES)}, quotas = RAS allocation"
     )
 

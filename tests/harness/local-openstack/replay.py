@@ -29,7 +29,7 @@ from oslib import detach_volume
 
 # Ids the test's mocks give to what the program looks up rather than creates.
 MOCK_EXTERNAL_NETWORK_ID = "ext-net-id"
-MOCK_IMAGE_ID = "debian-12-image-id"
+MOCK_IMAGE_ID = "debian-13-image-id"
 MOCK_FLOATING_ADDRESS = "203.0.113.10"
 
 
@@ -315,7 +315,7 @@ class Replay:
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("plan")
-    p.add_argument("--image-pattern", default="^Debian-12.*x64")
+    p.add_argument("--image-pattern", default="^Debian-13.*x64")
     p.add_argument("--keep", action="store_true", help="leave the resources for inspection")
     args = p.parse_args()
     with open(args.plan) as f:

@@ -24,7 +24,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--keep", action="store_true", help="leave the resources for inspection")
     p.add_argument("--flavor", default="p2-3gb")
-    p.add_argument("--image", default="Debian-12-Bookworm-x64-2026-11")
+    p.add_argument("--image", default="Debian-13-Trixie-x64-2026-11")
     p.add_argument("--external-network", default="Public-Network")
     args = p.parse_args()
 

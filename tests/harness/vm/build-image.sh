@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Builds the Debian 12 base image the VM tests, `npm run local` and the boot benchmark boot:
+# Builds the Debian base image the VM tests, `npm run local` and the boot benchmark boot:
 # debootstrap minbase + kernel + cloud-init, nothing role-specific (cloud-init must install the
-# roles). Cached in $OUVROIR_VM_CACHE (default /var/cache/ouvroir/vm) under a key hashed from this
-# script, so it is rebuilt only when this script changes. Prints the image directory on stdout:
+# roles). The release is $OUVROIR_VM_DEBIAN: 13 ("trixie", the default, as the program's) or 12
+# ("bookworm"). Cached in $OUVROIR_VM_CACHE (default /var/cache/ouvroir/vm) under a key hashed
+# from this script and the release, so it is rebuilt only when either changes. Prints the image
+# directory on stdout:
 #   <dir>/base.qcow2  <dir>/vmlinuz  <dir>/initrd.img
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+release="${OUVROIR_VM_DEBIAN:-13}"
+case "$release" in
+    13) suite=trixie ;;
+    12) suite=bookworm ;;
+    *) echo "build-image: OUVROIR_VM_DEBIAN must be 13 or 12, not '$release'" >&2; exit 2 ;;
+esac
 cache="${OUVROIR_VM_CACHE:-/var/cache/ouvroir/vm}"
 # The host's own CAs (a TLS-inspecting egress proxy, as on these machines) are the guests' too:
 # guests reach the same Maven Central through it. They are part of the key.
 host_cas=(/usr/local/share/ca-certificates/*.crt)
 [[ -e "${host_cas[0]}" ]] || host_cas=()
 key="$(cat "${BASH_SOURCE[0]}" "${host_cas[@]}" | sha256sum | cut -c1-12)"
-out="$cache/base-$key"
+out="$cache/base-$suite-$key"
 
 [[ $EUID -eq 0 ]] || { echo "build-image: run as root (debootstrap, chroot)" >&2; exit 1; }
 if [[ -f "$out/.done" ]]; then
@@ -62,7 +70,7 @@ include=(
     e2fsprogs less
 )
 nice -n 10 debootstrap --variant=minbase --cache-dir="$cache/debs" \
-    --include="$(IFS=,; echo "${include[*]}")" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+    --include="$(IFS=,; echo "${include[*]}")" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 40 "$work/debootstrap.log" >&2; exit 1; }
 
 # debootstrap writes only "<suite> main": the cloud image carries -updates and -security too.
@@ -70,13 +78,13 @@ rm -f "$root/etc/apt/sources.list"
 cat >"$root/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: $mirror
-Suites: bookworm bookworm-updates
+Suites: $suite $suite-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: $security
-Suites: bookworm-security
+Suites: $suite-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
@@ -138,6 +146,6 @@ chmod 0444 "$out/base.qcow2"
 date -u +%FT%TZ >"$out/.done"
 # Older images (earlier versions of this script) are only disk space, once no VM can still be
 # booting from them.
-find "$cache" -maxdepth 1 -name "base-*" ! -name "base-$key" -mmin +360 -exec rm -rf {} +
+find "$cache" -maxdepth 1 -name "base-$suite-*" ! -name "base-$suite-$key" -mmin +360 -exec rm -rf {} +
 echo "build-image: $out" >&2
 echo "$out"
