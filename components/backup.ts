@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PUT_FUNCTION, putFile, shellWord as q, systemdValue } from "./escape";
 import { BackupPlan, RoleName, ROLES } from "./roles";
+import type { Download } from "./userData";
 
 export interface BackupSettings {
     /** S3 endpoint URL, e.g. https://object-arbutus.alliancecan.ca */
@@ -176,6 +177,35 @@ export function renderBackupEnv(
 }
 
 /**
+ * restic: Debian's package (0.18 on Debian 13), or `ouvroir:downloads.restic`, the .bz2 restic
+ * publishes, fetched with its SHA-256 checked and installed as /usr/local/bin/restic (before
+ * /usr/bin on PATH) when the installed one is another version.
+ */
+export function resticInstall(restic: Download | undefined): string[] {
+    if (!restic)
+        return [
+            // The unattended upgrades of a fresh VM may hold dpkg's lock: wait for it, do not fail.
+            "if ! command -v restic >/dev/null 2>&1; then",
+            "    export DEBIAN_FRONTEND=noninteractive",
+            "    apt-get -o DPkg::Lock::Timeout=600 update -qq",
+            "    apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic >/dev/null",
+            "fi",
+        ];
+    const bz2 = `/usr/local/lib/ouvroir/restic-${restic.version}.bz2`;
+    return [
+        `if [[ "$(/usr/local/bin/restic version 2>/dev/null | cut -d' ' -f2)" != ${q(restic.version)} ]]; then`,
+        "    install -d -m 0755 /usr/local/lib/ouvroir",
+        "    command -v bunzip2 >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -qq bzip2 >/dev/null",
+        `    /usr/local/lib/ouvroir/fetch-verified ${q(restic.url)} ${q(restic.sha256)} ${q(bz2)}`,
+        `    bunzip2 -c ${q(bz2)} > /usr/local/bin/restic.ouvroir-new`,
+        "    chmod 0755 /usr/local/bin/restic.ouvroir-new",
+        "    mv -f /usr/local/bin/restic.ouvroir-new /usr/local/bin/restic",
+        "fi",
+        `/usr/local/bin/restic version | grep -qF ${q(`restic ${restic.version} `)}`,
+    ];
+}
+
+/**
  * Pure: the bash fragment (run as root, inside the role's day-2 script) that installs restic,
  * writes the settings and the 0600 credentials, initialises the repository if it does not exist,
  * installs `ouvroir-backup`/`ouvroir-restore` and enables the backup and check timers.
@@ -186,6 +216,7 @@ export function renderBackupSetup(
     hostname: string,
     settings: BackupSettings,
     secrets: BackupSecrets,
+    restic?: Download,
 ): string {
     const problems = validateBackupSettings(settings);
     if (problems.length > 0) throw new Error(`backup of ${hostname}: ${problems.join("; ")}`);
@@ -201,12 +232,7 @@ export function renderBackupSetup(
         "set -euo pipefail",
         "umask 022",
         PUT_FUNCTION,
-        // The unattended upgrades of a fresh VM may hold dpkg's lock: wait for it, do not fail.
-        "if ! command -v restic >/dev/null 2>&1; then",
-        "    export DEBIAN_FRONTEND=noninteractive",
-        "    apt-get -o DPkg::Lock::Timeout=600 update -qq",
-        "    apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic >/dev/null",
-        "fi",
+        ...resticInstall(restic),
         "install -d -m 0755 /etc/ouvroir /usr/local/lib/ouvroir",
         putFile("/etc/ouvroir/backup.conf", "0644", renderBackupConf(role, hostname, settings)),
         putFile("/etc/ouvroir/backup-excludes", "0644", plan.excludes.join("\n") + "\n"),

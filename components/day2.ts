@@ -49,6 +49,7 @@ export function renderDay2Script(
                 input.hostname,
                 backup.settings,
                 backup.secrets,
+                input.downloads.restic,
             ).trimEnd(),
         );
     }

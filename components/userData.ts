@@ -110,6 +110,8 @@ export interface UserDataInput {
         readonly basex: Download;
         readonly julia: Download;
         readonly saxon: Download;
+        /** restic's upstream binary (the .bz2 restic publishes); unset: Debian's package. */
+        readonly restic?: Download;
     };
 }
 

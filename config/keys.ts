@@ -287,16 +287,19 @@ export const KEYS = {
                 sha256: "741ddee3f5284b179cd2555dc545a8afcb02534f03896cfa9235249fd66b0665",
             },
             basex: {
-                version: "12.0",
-                url: "https://files.basex.org/releases/12.0/BaseX120.zip",
-                // As pinned by Homebrew's basex formula for 12.0.
-                sha256: "ffd4de680a768dc906efb17cf89dda4a99285d6c93157bd7c67c578299f9f197",
+                // The newest release with a published checksum found (docs/versions.md): BaseX 13
+                // could not be verified.
+                version: "12.4",
+                url: "https://files.basex.org/releases/12.4/BaseX124.zip",
+                // As pinned by Homebrew's basex formula for 12.4.
+                sha256: "a88680cb4e55e49519f98bae7ac15e702bdda42628666d3f756167227a47bca1",
             },
             julia: {
-                version: "1.11.7",
-                url: "https://julialang-s3.julialang.org/bin/linux/x64/1.11/julia-1.11.7-linux-x86_64.tar.gz",
-                // As pinned by the official Julia container images for 1.11.7.
-                sha256: "aa5924114ecb89fd341e59aa898cd1882b3cb622ca4972582c1518eff5f68c05",
+                // The current stable line (1.11 is end of life; docs/versions.md says why not 1.10 LTS).
+                version: "1.12.7",
+                url: "https://julialang-s3.julialang.org/bin/linux/x64/1.12/julia-1.12.7-linux-x86_64.tar.gz",
+                // As pinned by the official Julia container images (docker-library/julia) for 1.12.7.
+                sha256: "4e7e9e776634d24835250de67cde39b0d4af15bc432eb20697e6be6c28ea69e8",
             },
             saxon: {
                 version: "12.9",
@@ -306,9 +309,9 @@ export const KEYS = {
             },
         },
         description:
-            "Per download {version, url, sha256} overriding the defaults (a mirror may serve them); sha256 is required for packageSource upstream.",
+            "Per download {version, url, sha256} overriding the defaults (a mirror may serve them); sha256 is required for packageSource upstream. restic: unset, Debian's package; set, restic's own .bz2 (sha256 required).",
         readmeDefault:
-            "Cantaloupe 5.0.7, BaseX 12.0, Julia 1.11.7, Saxon-HE 12.9, each `{version, url, sha256}`",
+            "Cantaloupe 5.0.7, BaseX 12.4, Julia 1.12.7, Saxon-HE 12.9, each `{version, url, sha256}` ([versions](docs/versions.md))",
         afterDeploy: {
             effect: "in place",
             step: `${DAY2}: a new version is fetched (SHA-256 checked) and installed beside the old one, the service restarted on it; a mirror may serve the same bytes`,

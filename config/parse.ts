@@ -905,20 +905,28 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
             const downloads = { ...DEFAULTS.downloads } as Record<
                 "cantaloupe" | "basex" | "julia" | "saxon",
                 Download
-            >;
+            > & { restic?: Download };
             if (!isObject(value)) {
                 problems.push(
-                    `ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon.`,
+                    `ouvroir:downloads must be an object keyed by cantaloupe, basex, julia, saxon, restic.`,
                 );
             } else {
                 for (const [name, d] of Object.entries(value)) {
-                    if (!(name in DEFAULTS.downloads)) {
+                    if (!(name in DEFAULTS.downloads) && name !== "restic") {
                         problems.push(
-                            `ouvroir:downloads.${name} is not a download of this program; known: ${Object.keys(DEFAULTS.downloads).join(", ")}.`,
+                            `ouvroir:downloads.${name} is not a download of this program; known: ${[...Object.keys(DEFAULTS.downloads), "restic"].join(", ")}.`,
                         );
                         continue;
                     }
-                    const base = DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
+                    // restic has no default download (Debian's package): all three fields, checked.
+                    const base: Download =
+                        name === "restic"
+                            ? { version: "0.18.1", url: "", sha256: "" }
+                            : DEFAULTS.downloads[name as keyof typeof DEFAULTS.downloads];
+                    if (name === "restic" && isObject(d) && !SHA256.test(String(d.sha256 ?? "")))
+                        problems.push(
+                            `ouvroir:downloads.restic.sha256 is missing: an upstream restic is verified; set it to the sha256sum of the .bz2 at its url, or remove downloads.restic to keep Debian's package.`,
+                        );
                     const merged = { ...base, ...(isObject(d) ? d : {}) } as Download;
                     problems.push(
                         ...unknownSettings(
@@ -940,11 +948,12 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
                         problems.push(
                             `ouvroir:downloads.${name}.sha256 must be 64 hexadecimal characters (sha256sum of the file).`,
                         );
-                    downloads[name as keyof typeof downloads] = merged;
+                    if (name === "restic") downloads.restic = merged;
+                    else downloads[name as keyof typeof DEFAULTS.downloads] = merged;
                 }
             }
             if (packageSource === "upstream") {
-                const needed: (keyof typeof downloads)[] = [];
+                const needed: (keyof typeof DEFAULTS.downloads)[] = [];
                 if (isObject(c.v.roles)) {
                     if ("iiif" in c.v.roles) needed.push("cantaloupe");
                     if ("xmldb" in c.v.roles) needed.push("basex", "saxon");

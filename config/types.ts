@@ -51,7 +51,10 @@ export interface StackConfig {
     readonly dropAppDatabases: readonly string[];
     readonly sqlEngine: "mariadb" | "postgresql";
     readonly packageSource: "upstream" | "debian";
-    readonly downloads: Readonly<Record<"cantaloupe" | "basex" | "julia" | "saxon", Download>>;
+    readonly downloads: Readonly<Record<"cantaloupe" | "basex" | "julia" | "saxon", Download>> & {
+        /** restic's upstream binary (.bz2); unset: Debian's package. */
+        readonly restic?: Download;
+    };
     readonly protectData: boolean;
     /** Roles whose instance takes the current template and image on this `up` (rebuild on purpose). */
     readonly rebuild: readonly RoleName[];

@@ -21,6 +21,7 @@ export type Release = keyof typeof RELEASES;
 /** Installed by name outside any `packages:` list: the file that does it. */
 export const SCRIPTED_PACKAGES: Record<string, string> = {
     restic: "components/backup.ts (day-2's backup step)",
+    bzip2: "components/backup.ts (unpacks an upstream restic, downloads.restic)",
     basex: "cloud-init/files/xmldb/basex-install-debian.sh (packageSource debian: apt-get download)",
 };
 

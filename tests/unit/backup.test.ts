@@ -9,6 +9,7 @@ import {
     BackupSecrets,
     BackupSettings,
     renderBackupSetup,
+    resticInstall,
     resticRepository,
     validateBackupSettings,
 } from "../../components/backup";
@@ -105,6 +106,60 @@ describe("renderBackupSetup", () => {
         expect(script).toMatch(
             /if ! command -v restic[^\n]*\n[\s\S]*?apt-get -o DPkg::Lock::Timeout=600 install -y -qq restic/,
         );
+    });
+
+    it("with downloads.restic: restic's own .bz2, SHA-256 checked, never Debian's package", () => {
+        const restic = {
+            version: "0.18.1",
+            url: "https://github.com/restic/restic/releases/download/v0.18.1/restic_0.18.1_linux_amd64.bz2",
+            sha256: "680838f19d67151adba227e1570cdd8af12c19cf1735783ed1ba928bc41f363d",
+        };
+        const upstream = renderBackupSetup("xmldb", "dev-xmldb-1", settings, secrets, restic);
+        expect(upstream).not.toMatch(/install -y -qq restic/);
+        expect(upstream).toContain(
+            `/usr/local/lib/ouvroir/fetch-verified '${restic.url}' '${restic.sha256}' '/usr/local/lib/ouvroir/restic-0.18.1.bz2'`,
+        );
+        bashSyntax(upstream);
+    });
+
+    it("with downloads.restic: installs it when another version runs, not again when it does (run by bash)", () => {
+        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "ouvroir-restic-"));
+        try {
+            // A stand-in restic that reports its version, compressed as restic publishes it; a
+            // fetch-verified that copies it (the real one is tested in the VM layer).
+            const fake = (v: string): string =>
+                `#!/bin/sh\necho "restic ${v} compiled with go1.24 on linux/amd64"\n`;
+            fs.writeFileSync(path.join(dir, "restic-new"), fake("0.18.1"));
+            execFileSync("bzip2", ["-k", path.join(dir, "restic-new")]);
+            fs.writeFileSync(
+                path.join(dir, "fetch-verified"),
+                `#!/bin/sh\necho "$@" >>${dir}/fetched\ncp ${dir}/restic-new.bz2 "$3"\n`,
+                { mode: 0o755 },
+            );
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "bin", "restic"), fake("0.14.0"), { mode: 0o755 });
+            const script = resticInstall({
+                version: "0.18.1",
+                url: "https://example.org/r.bz2",
+                sha256: "a".repeat(64),
+            })
+                .join("\n")
+                .replaceAll("/usr/local/lib/ouvroir", dir)
+                .replaceAll("/usr/local/bin", path.join(dir, "bin"));
+            const run = (): string =>
+                execFileSync("bash", ["-euo", "pipefail", "-c", script], { encoding: "utf8" });
+            run();
+            expect(
+                execFileSync(path.join(dir, "bin", "restic"), ["version"], { encoding: "utf8" }),
+            ).toBe("restic 0.18.1 compiled with go1.24 on linux/amd64\n");
+            run();
+            // Fetched once: the second run found 0.18.1 running.
+            expect(fs.readFileSync(path.join(dir, "fetched"), "utf8").trim().split("\n")).toEqual([
+                `https://example.org/r.bz2 ${"a".repeat(64)} ${dir}/restic-0.18.1.bz2`,
+            ]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("installs the scripts and both timers, and enables the timers", () => {

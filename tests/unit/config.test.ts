@@ -210,6 +210,18 @@ describe("bad input gets an error naming the key and the fix", () => {
             /ouvroir:downloads\.basex\.sha256 must be 64 hexadecimal/,
         ],
         [
+            "an upstream restic without its checksum",
+            "dev",
+            { downloads: { restic: { version: "0.18.1", url: "https://example.org/restic.bz2" } } },
+            /ouvroir:downloads\.restic\.sha256 is missing: an upstream restic is verified; .*or remove downloads\.restic to keep Debian's package/,
+        ],
+        [
+            "an unknown download",
+            "dev",
+            { downloads: { kraken: {} } },
+            /ouvroir:downloads\.kraken is not a download of this program; known: cantaloupe, basex, julia, saxon, restic\./,
+        ],
+        [
             "researcher without sandbox",
             "dev",
             { roles: { web: {} } },

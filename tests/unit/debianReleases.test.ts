@@ -48,12 +48,13 @@ describe("Debian releases", () => {
                 README,
             );
         expect(table).not.toBeNull();
-        const rows = table![1]
+        const rows = (table?.[1] ?? "")
             .split("\n")
             .filter((l) => l.startsWith("| ") && !l.startsWith("| package"))
-            .map((l) => l.split("|").map((c) => c.trim()));
+            .map((l) => l.split("|").map((c) => c.trim()))
+            .map(([, name = "", v13 = "", v12 = ""]) => ({ name, v13, v12 }));
         expect(rows.length).toBeGreaterThanOrEqual(8);
-        for (const [, name, v13, v12] of rows) {
+        for (const { name, v13, v12 } of rows) {
             expect({
                 name,
                 v13: upstream(fixture.releases["13"].packages[name] ?? "missing"),
