@@ -1,6 +1,7 @@
 // Pure: the backup fragment's text and the scripts' syntax. Does not prove that restic, the dumps or a restore work (tests/vm/backup.test.ts does, against a real S3 server).
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
     BACKUP_FILES,
@@ -123,7 +124,7 @@ describe("renderBackupSetup", () => {
     });
 
     it("with downloads.restic: installs it when another version runs, not again when it does (run by bash)", () => {
-        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "ouvroir-restic-"));
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-restic-"));
         try {
             // A stand-in restic that reports its version, compressed as restic publishes it; a
             // fetch-verified that copies it (the real one is tested in the VM layer).
