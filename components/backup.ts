@@ -101,6 +101,12 @@ export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"
     if (url?.protocol === "http:" && !/^(127\.|10\.|localhost$)/.test(url.hostname)) {
         problems.push(`${key}.endpoint: keys and data would cross the network in clear: use https`);
     }
+    // Legacy Arbutus (decommissioned in 2026 with its object storage): refused with the way out.
+    if (LEGACY_ENDPOINT.test(s.endpoint)) {
+        problems.push(
+            `${key}.endpoint: "${s.endpoint}" is legacy Arbutus's object storage, decommissioned in 2026: use https://object-arbutus.alliancecan.ca (new Arbutus), create the bucket there and copy the repository (docs/migration.md, "Object storage: from legacy Arbutus to new Arbutus")`,
+        );
+    }
     // S3 bucket naming rules (the path-style subset Ceph RGW accepts too).
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket) || s.bucket.includes("..")) {
         problems.push(
@@ -123,6 +129,10 @@ export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"
     }
     return problems;
 }
+
+/** Legacy Arbutus's object storage host names (computecanada.ca), gone with legacy Arbutus. */
+export const LEGACY_ENDPOINT =
+    /^https?:\/\/[a-z0-9.-]*arbutus[a-z0-9.-]*\.computecanada\.ca(:\d+)?\/?$/i;
 
 /** The repository of one VM: one prefix per hostname in the stack's bucket. */
 export function resticRepository(settings: BackupSettings, hostname: string): string {

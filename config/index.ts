@@ -10,3 +10,4 @@ export * from "./load";
 export * from "./parse";
 export * from "./quota";
 export * from "./types";
+export * from "./backend";

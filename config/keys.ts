@@ -287,7 +287,7 @@ export const KEYS = {
                 sha256: "741ddee3f5284b179cd2555dc545a8afcb02534f03896cfa9235249fd66b0665",
             },
             basex: {
-                // The newest release with a published checksum found (docs/versions.md): BaseX 13
+                // The newest release with a published checksum found (README "Versions"): BaseX 13
                 // could not be verified.
                 version: "12.4",
                 url: "https://files.basex.org/releases/12.4/BaseX124.zip",
@@ -295,7 +295,7 @@ export const KEYS = {
                 sha256: "a88680cb4e55e49519f98bae7ac15e702bdda42628666d3f756167227a47bca1",
             },
             julia: {
-                // The current stable line (1.11 is end of life; docs/versions.md says why not 1.10 LTS).
+                // The current stable line (1.11 is end of life; README "Versions" says why not 1.10 LTS).
                 version: "1.12.7",
                 url: "https://julialang-s3.julialang.org/bin/linux/x64/1.12/julia-1.12.7-linux-x86_64.tar.gz",
                 // As pinned by the official Julia container images (docker-library/julia) for 1.12.7.
@@ -311,7 +311,7 @@ export const KEYS = {
         description:
             "Per download {version, url, sha256} overriding the defaults (a mirror may serve them); sha256 is required for packageSource upstream. restic: unset, Debian's package; set, restic's own .bz2 (sha256 required).",
         readmeDefault:
-            "Cantaloupe 5.0.7, BaseX 12.4, Julia 1.12.7, Saxon-HE 12.9, each `{version, url, sha256}` ([versions](docs/versions.md))",
+            "Cantaloupe 5.0.7, BaseX 12.4, Julia 1.12.7, Saxon-HE 12.9, each `{version, url, sha256}` ([Versions](#versions))",
         afterDeploy: {
             effect: "in place",
             step: `${DAY2}: a new version is fetched (SHA-256 checked) and installed beside the old one, the service restarted on it; a mirror may serve the same bytes`,

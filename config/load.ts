@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, SECRET_KEYS } from "./keys";
+import { backendUrlProblems } from "./backend";
 import { ConfigError, RawConfig, parseStackConfig } from "./parse";
 import { QUOTA_ROWS, Usage, addUsage, formatQuotaTable, quotaProblems, quotaUsage } from "./quota";
 import { PROJECT, StackConfig } from "./types";
@@ -142,7 +143,10 @@ export function loadStackConfig(): LoadedConfig {
     const secret = (key: (typeof SECRET_KEYS)[number]) =>
         keys.has(key) ? cfg.requireSecret(key) : undefined;
     const stack = pulumi.getStack();
-    const plain = plainSecretProblems(stack, pulumi.runtime.allConfig(), isConfigSecret);
+    const plain = [
+        ...backendUrlProblems(process.env.PULUMI_BACKEND_URL ?? ""),
+        ...plainSecretProblems(stack, pulumi.runtime.allConfig(), isConfigSecret),
+    ];
     let checked: Omit<LoadedConfig, "secrets">;
     try {
         checked = checkStack(stack, raw, process.cwd());

@@ -20,6 +20,7 @@ import {
     Stack,
 } from "@pulumi/pulumi/automation";
 
+import { backendUrlProblems } from "../../config/backend";
 import { recover } from "./recover";
 
 export const REPO = path.resolve(__dirname, "../..");
@@ -90,6 +91,15 @@ export async function engineStack(
         root: path.dirname(bin),
         skipVersionCheck: true,
     });
+    // The backend first: a legacy or half-written S3 URL fails here, before any stack exists.
+    const url =
+        process.env.PULUMI_BACKEND_URL ??
+        (await LocalWorkspace.create({ workDir, pulumiCommand, envVars: env })
+            .then((ws) => ws.whoAmI())
+            .then((who) => who.url ?? "")
+            .catch(() => ""));
+    const problems = backendUrlProblems(url);
+    if (problems.length > 0) throw new Error(problems.join("\n"));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { program } = require(path.join(REPO, "program")) as typeof import("../../program");
     return LocalWorkspace.createOrSelectStack(

@@ -20,6 +20,12 @@ die() {
     exit 1
 }
 
+# Path-style S3 (https://host/bucket/...): Arbutus's object storage (Ceph) does not serve
+# buckets as host names. restic's "auto" would pick it for a non-AWS host; said once, here.
+restic() {
+    command restic -o s3.bucket-lookup=path "$@"
+}
+
 load_backup_config() {
     [[ $EUID -eq 0 ]] || die "run as root (sudo)"
     [[ -r "$BACKUP_CONF" ]] || die "$BACKUP_CONF missing: the day-2 step has not configured backups"
