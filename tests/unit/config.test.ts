@@ -30,6 +30,14 @@ const prod = (): RawConfig => ({
 });
 
 describe("the real stack files", () => {
+    it("arbutus (another project's profile) is valid within its own allocation", () => {
+        const { config, quota } = checkStack("arbutus", readStackFile(root, "arbutus"), root);
+        expect(Object.keys(config.roles).sort()).toEqual(["iiif", "web", "xmldb"]);
+        expect(config.sharesAllocationWith).toEqual([]);
+        expect(quota.columns.map((c) => c.name)).toEqual(["arbutus"]);
+        expect(config.protectData).toBe(false);
+    });
+
     it.each(["dev", "prod"])("%s is valid and within the shared allocation", (stack) => {
         const { config, quota } = checkStack(stack, stack === "prod" ? prod() : dev(), root);
         expect(config.stack).toBe(stack);
