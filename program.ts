@@ -27,6 +27,7 @@ import {
 import { HostKey, hostKeyFromSeed } from "./components/hostKey";
 import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
+import { cloudQuotaProblems, formatCloudQuotaTable, readCloudQuota } from "./components/cloudQuota";
 import { endpoints, researcherSshConfig, sshConfig } from "./components/outputs";
 import { PrivateNetwork } from "./components/privateNetwork";
 import { ROLES, ROLE_NAMES, RoleName, clientRoles, publicRole } from "./components/roles";
@@ -35,6 +36,14 @@ import { RoleUserData, RoleVm } from "./components/roleVm";
 export async function program(): Promise<Record<string, unknown>> {
     // Everything is validated before the first resource is registered: nothing is half-created.
     const { config: cfg, quota, secrets } = loadStackConfig();
+    // The cloud's real quota, where it can be read: the stacks must fit what it grants.
+    const cloud = await readCloudQuota();
+    if (cloud) {
+        const stacks = quota.columns.map((c) => c.name);
+        const { errors, warnings } = cloudQuotaProblems(quota.total, cfg.allocation, cloud, stacks);
+        if (errors.length > 0) throw new ConfigError(cfg.stack, errors);
+        for (const w of warnings) void pulumi.log.warn(w);
+    }
     const before = await deployedSettings();
     const shrink = [
         ...shrinkProblems(cfg, await deployedDataVolumeSizes(), await cloudDataVolumeSizes()),
@@ -226,7 +235,18 @@ export async function program(): Promise<Record<string, unknown>> {
             ),
         // Where this stack's off-site backups go (no secret in it): for runbooks and migration.
         backups: cfg.backup ? { endpoint: cfg.backup.endpoint, bucket: cfg.backup.bucket } : null,
-        quota: { table: quota.table, usage: quota.columns[0]?.usage, allocation: cfg.allocation },
+        quota: {
+            table: quota.table,
+            usage: quota.columns[0]?.usage,
+            allocation: cfg.allocation,
+            // What the cloud granted and used when this ran (absent: it could not be read).
+            cloud: cloud && {
+                projectId: cloud.projectId,
+                limits: cloud.limits,
+                used: cloud.used,
+                table: formatCloudQuotaTable(quota.total, cfg.allocation, cloud),
+            },
+        },
         // What the next preview compares with before it lets a change replace VMs or volumes.
         deployedSettings: deployedSettingsOf(cfg, hostKeys.pinned),
         // Lines for ~/.ssh/known_hosts: the pinned keys by address (public ones are not secret).

@@ -1,7 +1,8 @@
 """What the local OpenStack's demo project holds, as JSON on stdout: the engine tests count and
 compare it before and after each step (tests/engine/engine.test.ts).
 
-    /usr/bin/python3 tests/engine/api-inventory.py [--create-volume NAME SIZE TYPE | --extend-volume ID SIZE]
+    /usr/bin/python3 tests/engine/api-inventory.py [--create-volume NAME SIZE TYPE | --extend-volume ID SIZE
+                                                    | --set-cores N]
 """
 import json
 import time
@@ -68,6 +69,12 @@ def main():
                 return
             time.sleep(1)
         sys.exit(f"volume {vid} did not reach {size} GB")
+    if len(sys.argv) == 3 and sys.argv[1] == "--set-cores":
+        # As the cloud's operators would, when an allocation shrinks: only the admin may.
+        admin = openstack.connect(cloud="ouvroir-local-admin")
+        admin.set_compute_quotas(conn.current_project_id, cores=int(sys.argv[2]))
+        print(json.dumps({"cores": admin.get_compute_quotas(conn.current_project_id).cores}))
+        return
     print(json.dumps(inventory(conn), sort_keys=True))
 
 

@@ -290,6 +290,18 @@ describe("the local stack through the real engine", () => {
                 .sort(),
         );
         expect(out.sshConfig).toContain(`HostName ${String(out.bastion)}`);
+        // The quota the cloud grants, read through the provider at preview: the demo project's
+        // (tests/harness/local-openstack/provision.py sets the RAS allocation).
+        const cloud = (out.quota as { cloud: { limits: object; used: object } }).cloud;
+        expect(cloud.limits).toEqual({
+            instances: 10,
+            vcpus: 25,
+            ramGb: 50,
+            volumes: 10,
+            volumeGb: 10240,
+            floatingIps: 2,
+            securityGroups: 10,
+        });
     });
 
     it("3. a second up, a preview and a refresh find nothing to change", async () => {
@@ -438,6 +450,31 @@ describe("the local stack through the real engine", () => {
         );
         await preview("preview (config takes the grown size)", { expectNoChanges: true });
         expect(api().volumes[volId]?.size).toBe(vol.size + 1);
+    });
+
+    it("7c. a cloud that grants fewer vCPUs than the stack needs: refused at preview, nothing changes", () => {
+        const inv0 = api();
+        const setCores = (n: number): void => {
+            execFileSync(
+                PYTHON,
+                [path.join(__dirname, "api-inventory.py"), "--set-cores", String(n)],
+                {
+                    encoding: "utf8",
+                },
+            );
+        };
+        setCores(8);
+        try {
+            const refused = runner("preview");
+            expect(refused.status).not.toBe(0);
+            expect(refused.out).toMatch(
+                /over the cloud's quota: local need 9 vCPU, and the cloud grants project [0-9a-f]{32} 8 \(ouvroir:allocation\.vcpus says 25\)\. Nothing was created\./,
+            );
+            expect(refused.out).not.toContain("Unhandled exception");
+        } finally {
+            setCores(25);
+        }
+        expect(counts(api())).toEqual(counts(inv0));
     });
 
     it("8. the adopted volume was imported: no new volume, its name and data kept", () => {

@@ -19,7 +19,21 @@ export interface MockWorld {
     previousOutputs: Record<string, unknown>;
     /** Cinder's volumes by name, as getVolumeV3 finds them (absent: "no volume found"). */
     cloudVolumes?: Record<string, { id: string; size: number }>;
+    /** What the project's quota APIs answer (default GRANTED); null: they fail. */
+    cloudQuota?: typeof GRANTED | null;
 }
+
+/**
+ * The quota the mock cloud grants: what the shipped stack files' ouvroir:allocation requests
+ * (the RAS allocation with 20 volumes and 14 security groups), in the APIs' units.
+ */
+export const GRANTED = {
+    compute: { maxTotalInstances: 10, maxTotalCores: 25, maxTotalRamSize: 50 * 1024 },
+    compute_used: { totalInstancesUsed: 0, totalCoresUsed: 0, totalRamUsed: 0 },
+    network: { floatingip: 2, securityGroup: 14 },
+    volume: { volumes: 20, gigabytes: 10240 },
+};
+export const MOCK_PROJECT_ID = "0123456789abcdef0123456789abcdef";
 
 export const EXTERNAL_NETWORK = { id: "ext-net-id", name: "Public-Network" };
 export const IMAGE = { id: "debian-13-image-id", name: "Debian-13-Trixie-x64-2026-11" };
@@ -37,6 +51,7 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
     if (installed && installed.stack === stack) {
         installed.world.previousOutputs = world.previousOutputs;
         installed.world.cloudVolumes = world.cloudVolumes;
+        installed.world.cloudQuota = world.cloudQuota;
         return;
     }
     installed = { stack, world: { ...world } };
@@ -91,6 +106,22 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
                         return { ...IMAGE };
                     case "openstack:networking/getSubnet:getSubnet":
                         return { id: args.inputs.subnetId, cidr: "192.168.17.0/24" };
+                    case "openstack:identity/getAuthScope:getAuthScope":
+                        return { name: "current", projectId: MOCK_PROJECT_ID };
+                    case "openstack:compute/getLimitsV2:getLimitsV2":
+                    case "openstack:networking/getQuotaV2:getQuotaV2":
+                    case "openstack:blockstorage/getQuotasetV3:getQuotasetV3": {
+                        const q = current.cloudQuota === undefined ? GRANTED : current.cloudQuota;
+                        if (q === null)
+                            throw new Error(
+                                "Policy doesn't allow os_compute_api:limits to be performed.",
+                            );
+                        if (args.token.includes("getLimitsV2"))
+                            return { ...q.compute, ...q.compute_used };
+                        return args.token.includes("getQuotaV2")
+                            ? { ...q.network }
+                            : { ...q.volume };
+                    }
                     case "openstack:blockstorage/getVolumeV3:getVolumeV3": {
                         const v = current.cloudVolumes?.[String(args.inputs.name)];
                         if (!v) throw new Error("Your query returned no results.");
@@ -180,10 +211,19 @@ export async function runProgram(
     /** Where registrations are recorded: pass one to see them when the program throws. */
     records: Registration[] = [],
     cloudVolumes?: MockWorld["cloudVolumes"],
+    cloudQuota?: MockWorld["cloudQuota"],
 ): Promise<{ records: Registration[]; outputs: Record<string, unknown> }> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { readStackFile } = require("../../config") as typeof import("../../config");
-    installMocks(stack, { previousOutputs, ...(cloudVolumes ? { cloudVolumes } : {}) }, records);
+    installMocks(
+        stack,
+        {
+            previousOutputs,
+            ...(cloudVolumes ? { cloudVolumes } : {}),
+            ...(cloudQuota !== undefined ? { cloudQuota } : {}),
+        },
+        records,
+    );
     // Secrets an operator sets with `pulumi config set --secret` (fixtures, never real values).
     // An override of a secret key replaces the fixture (the after-deploy test rotates one).
     const secretValue = (key: string, fixture: string): string =>

@@ -9,6 +9,7 @@
  * external network) and throw on any invoke they do not know, so a new lookup in the program
  * shows up here instead of silently returning nothing.
  */
+import { GRANTED } from "../harness/mocks";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -194,6 +195,15 @@ export async function runProgram(
                         cidr: cloud.existingSubnetCidr ?? "192.168.0.0/24",
                         ...args.inputs,
                     };
+                // The project's quota: what the stack files request is granted.
+                case "openstack:identity/getAuthScope:getAuthScope":
+                    return { name: "current", projectId: uuidFrom(`${stack}/project`) };
+                case "openstack:compute/getLimitsV2:getLimitsV2":
+                    return { ...GRANTED.compute, ...GRANTED.compute_used };
+                case "openstack:networking/getQuotaV2:getQuotaV2":
+                    return { ...GRANTED.network };
+                case "openstack:blockstorage/getQuotasetV3:getQuotasetV3":
+                    return { ...GRANTED.volume };
                 default:
                     throw new Error(
                         `unexpected invoke ${args.token}(${JSON.stringify(args.inputs)})`,

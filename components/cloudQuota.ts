@@ -1,0 +1,122 @@
+/**
+ * The project's real quota, read from the cloud at preview (Nova's limits, Neutron's and Cinder's
+ * quotas of the project the credentials are scoped to), compared with what the stacks need and
+ * with `ouvroir:allocation`. The stacks needing more than the cloud grants is refused before any
+ * resource is registered: `pulumi up` would otherwise stop half-way at the first refused create.
+ * A cloud that cannot be read (offline, or an API the credentials may not query) leaves the
+ * check to `ouvroir:allocation`, with a warning.
+ */
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { QUOTA_ROWS, Usage } from "../config/quota";
+
+/** What the cloud grants the project (-1: unlimited) and what the project uses now, all stacks and hand-made resources included. */
+export interface CloudQuota {
+    readonly projectId: string;
+    readonly limits: Usage;
+    readonly used: Partial<Usage>;
+}
+
+/** Reads the project's quota; undefined (and a warning) when the cloud does not answer. */
+export async function readCloudQuota(): Promise<CloudQuota | undefined> {
+    try {
+        const { projectId } = await openstack.identity.getAuthScope({ name: "current" });
+        const [compute, network, volume] = await Promise.all([
+            openstack.compute.getLimitsV2({ projectId }),
+            openstack.networking.getQuotaV2({ projectId }),
+            openstack.blockstorage.getQuotasetV3({ projectId }),
+        ]);
+        return cloudQuotaFrom(projectId, compute, network, volume);
+    } catch (e) {
+        void pulumi.log.warn(
+            `could not read the project's quota from the cloud (${(e as Error).message.split("\n")[0]}): the stacks are checked against ouvroir:allocation only.`,
+        );
+        return undefined;
+    }
+}
+
+/** Pure: the three APIs' answers as one quota (Nova counts RAM in MiB). */
+export function cloudQuotaFrom(
+    projectId: string,
+    compute: Pick<
+        openstack.compute.GetLimitsV2Result,
+        | "maxTotalInstances"
+        | "maxTotalCores"
+        | "maxTotalRamSize"
+        | "totalInstancesUsed"
+        | "totalCoresUsed"
+        | "totalRamUsed"
+    >,
+    network: Pick<openstack.networking.GetQuotaV2Result, "floatingip" | "securityGroup">,
+    volume: Pick<openstack.blockstorage.GetQuotasetV3Result, "volumes" | "gigabytes">,
+): CloudQuota {
+    const gb = (mib: number): number => (mib < 0 ? -1 : mib / 1024);
+    return {
+        projectId,
+        limits: {
+            instances: compute.maxTotalInstances,
+            vcpus: compute.maxTotalCores,
+            ramGb: gb(compute.maxTotalRamSize),
+            volumes: volume.volumes,
+            volumeGb: volume.gigabytes,
+            floatingIps: network.floatingip,
+            securityGroups: network.securityGroup,
+        },
+        used: {
+            instances: compute.totalInstancesUsed,
+            vcpus: compute.totalCoresUsed,
+            ramGb: gb(compute.totalRamUsed),
+        },
+    };
+}
+
+/**
+ * Pure: the rows where the stacks need more than the cloud grants (refused), and those where
+ * `ouvroir:allocation` claims more than it grants (warned: the allocation is a request until the
+ * cloud shows it).
+ */
+export function cloudQuotaProblems(
+    need: Usage,
+    allocation: Usage,
+    cloud: CloudQuota,
+    stacks: readonly string[],
+): { errors: string[]; warnings: string[] } {
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    for (const { key, label } of QUOTA_ROWS) {
+        const limit = cloud.limits[key];
+        if (limit < 0) continue;
+        if (need[key] > limit)
+            errors.push(
+                `over the cloud's quota: ${stacks.join(" + ")} need ${need[key]} ${label}, and the cloud grants project ${cloud.projectId} ${limit} (ouvroir:allocation.${key} says ${allocation[key]}). ` +
+                    `Nothing was created. Make the stacks smaller (flavors, ouvroir:roles), or request more (RAS/RAC) and deploy once the cloud shows it.`,
+            );
+        else if (allocation[key] > limit)
+            warnings.push(
+                `ouvroir:allocation.${key} is ${allocation[key]}, the cloud grants ${limit} ${label}: the stacks fit what is granted, but the allocation is not granted yet.`,
+            );
+    }
+    return { errors, warnings };
+}
+
+/** Pure: the quota table with the cloud's columns (limit, used now), for the `quota` output. */
+export function formatCloudQuotaTable(need: Usage, allocation: Usage, cloud: CloudQuota): string {
+    const n = (v: number | undefined): string =>
+        v === undefined ? "" : v < 0 ? "unlimited" : Number.isInteger(v) ? String(v) : v.toFixed(2);
+    const rows = QUOTA_ROWS.map(({ key, label }) => [
+        label,
+        `${n(need[key])}${cloud.limits[key] >= 0 && need[key] > cloud.limits[key] ? " !" : ""}`,
+        n(allocation[key]),
+        n(cloud.limits[key]),
+        n(cloud.used[key]),
+    ]);
+    const header = ["resource", "stacks need", "allocation", "cloud grants", "cloud uses now"];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]): string =>
+        `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+    return [
+        line(header),
+        `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+        ...rows.map(line),
+    ].join("\n");
+}
