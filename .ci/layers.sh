@@ -38,7 +38,7 @@ run_jest integration npm run test:integration --
 export OUVROIR_ENGINE_BIN="$engine_bin"
 run_jest engine npm run test:engine --
 
-# 6. Real VMs under qemu (software emulation): every role's cloud-init in a Debian 12 guest,
+# 6. Real VMs under qemu (software emulation): every role's cloud-init in a Debian 13 guest,
 #    checked as a client would, with the hardening audit on every role (Lynis on web and
 #    sandbox); the data trials beside them. The backup round trip of app runs with the role checks.
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)

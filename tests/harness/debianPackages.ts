@@ -23,7 +23,11 @@ export const SCRIPTED_PACKAGES: Record<string, string> = {
     restic: "components/backup.ts (day-2's backup step)",
     bzip2: "components/backup.ts (unpacks an upstream restic, downloads.restic)",
     basex: "cloud-init/files/xmldb/basex-install-debian.sh (packageSource debian: apt-get download)",
+    "docker-cli": "cloud-init/files/sandbox/sandbox-setup.sh (Debian 13: the docker command)",
 };
+
+/** Scripted packages that exist in one release only (the script installs them only there). */
+export const RELEASE_ONLY: Record<string, Release> = { "docker-cli": "13" };
 
 function collect(node: unknown, into: Set<string>): void {
     if (Array.isArray(node)) {

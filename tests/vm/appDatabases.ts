@@ -25,7 +25,9 @@ export async function asApp(
     const target = db ?? "$DB_NAME";
     const script =
         'if [ "${DATABASE_URL%%:*}" = mysql ]; then ' +
-        `MYSQL_PWD="$DB_PASSWORD" mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -e ${q(statements)} "${target}"; ` +
+        // The password through a file descriptor, as a client option file: MariaDB 11.8's client
+        // (Debian 13) does not count MYSQL_PWD as a password for its TLS check and warns.
+        `mariadb --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' "$DB_PASSWORD") -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -e ${q(statements)} "${target}"; ` +
         `else psql "\${DATABASE_URL%/*}/${target}" -X -q -t -A -v ON_ERROR_STOP=1 -c ${q(statements)}; fi`;
     // The script goes on stdin (`bash -s`): systemd expands `$VAR` and `%` specifiers in a
     // unit's command line, which would rewrite it before bash sees it.

@@ -4,6 +4,12 @@
 # user's slice limited to the configured CPU and memory. Safe to re-run.
 set -euo pipefail
 data="{{dataMount}}"
+# The docker command: in docker.io on Debian 12; its own package, docker-cli, from Debian 13 on
+# (a Recommends of docker.io, which base.yaml's no-recommends skips). The name is not in
+# Debian 12, so it cannot be in the packages list.
+if ! command -v docker >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q docker-cli
+fi
 systemctl disable --now docker.service docker.socket containerd.service 2>/dev/null || true
 install -d -m 0755 "$data/home"
 next=100000

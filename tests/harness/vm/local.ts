@@ -62,7 +62,7 @@ interface Options {
 
 /** What `--help` prints, and the line a bad argument gets. */
 export const LOCAL_USAGE = `usage: npm run local [-- options]
-Boots a stack's roles as local qemu VMs (root, Debian 12), prints their URLs, runs until Ctrl-C.
+Boots a stack's roles as local qemu VMs (root on a Debian 12 host; Debian 13 guests, 12 with OUVROIR_VM_DEBIAN=12), prints their URLs, runs until Ctrl-C.
   --stack NAME         the stack file to read (default dev)
   --with ROLES         add roles to web,xmldb,iiif (comma-separated); --all for every role
   --roles ROLES        exactly these roles (web is always needed)

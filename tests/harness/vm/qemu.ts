@@ -1,5 +1,5 @@
 /**
- * Boots Debian 12 guests under qemu for the VM tests, `npm run local` and the boot benchmark:
+ * Boots Debian guests (13 by default, 12 with OUVROIR_VM_DEBIAN=12: build-image.sh) under qemu for the VM tests, `npm run local` and the boot benchmark:
  * one copy-on-write overlay of the cached base image per VM, a NoCloud seed with the rendered
  * user data, a data disk whose serial mimics a Cinder volume id, a first NIC on qemu user
  * networking (Debian mirror, host port forwards on 127.0.0.1) and a second NIC on a host bridge
