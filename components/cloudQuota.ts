@@ -1,6 +1,6 @@
 /**
- * The project's real quota, read from the cloud at preview (Nova's limits, Neutron's and Cinder's
- * quotas of the project the credentials are scoped to), compared with what the stacks need and
+ * The project's real quota, read from the cloud at preview (Nova's, Neutron's and Cinder's quota
+ * sets of the project the credentials are scoped to), compared with what the stacks need and
  * with `ouvroir:allocation`. The stacks needing more than the cloud grants is refused before any
  * resource is registered: `pulumi up` would otherwise stop half-way at the first refused create.
  * A cloud that cannot be read (offline, or an API the credentials may not query) leaves the
@@ -22,51 +22,53 @@ export async function readCloudQuota(): Promise<CloudQuota | undefined> {
     try {
         const { projectId } = await openstack.identity.getAuthScope({ name: "current" });
         const [compute, network, volume] = await Promise.all([
-            openstack.compute.getLimitsV2({ projectId }),
+            openstack.compute.getQuotaSetV2({ projectId }),
             openstack.networking.getQuotaV2({ projectId }),
             openstack.blockstorage.getQuotasetV3({ projectId }),
         ]);
-        return cloudQuotaFrom(projectId, compute, network, volume);
+        // What the project uses now: Nova's limits. The provider always names the project
+        // (`?tenant_id=`), which Nova's default policy (limits:other_project) grants admins only,
+        // even for the caller's own project: a member gets 403, and the column stays empty.
+        const used = await openstack.compute.getLimitsV2({ projectId }).catch(() => undefined);
+        return cloudQuotaFrom(projectId, compute, network, volume, used);
     } catch (e) {
         void pulumi.log.warn(
-            `could not read the project's quota from the cloud (${(e as Error).message.split("\n")[0]}): the stacks are checked against ouvroir:allocation only.`,
+            `could not read the project's quota from the cloud (${(e as Error).message.replace(/\s+/g, " ").trim()}): the stacks are checked against ouvroir:allocation only.`,
         );
         return undefined;
     }
 }
 
-/** Pure: the three APIs' answers as one quota (Nova counts RAM in MiB). */
+/** Pure: the APIs' answers as one quota (Nova counts RAM in MiB); `used` when Nova said it. */
 export function cloudQuotaFrom(
     projectId: string,
-    compute: Pick<
-        openstack.compute.GetLimitsV2Result,
-        | "maxTotalInstances"
-        | "maxTotalCores"
-        | "maxTotalRamSize"
-        | "totalInstancesUsed"
-        | "totalCoresUsed"
-        | "totalRamUsed"
-    >,
+    compute: Pick<openstack.compute.GetQuotaSetV2Result, "instances" | "cores" | "ram">,
     network: Pick<openstack.networking.GetQuotaV2Result, "floatingip" | "securityGroup">,
     volume: Pick<openstack.blockstorage.GetQuotasetV3Result, "volumes" | "gigabytes">,
+    used?: Pick<
+        openstack.compute.GetLimitsV2Result,
+        "totalInstancesUsed" | "totalCoresUsed" | "totalRamUsed"
+    >,
 ): CloudQuota {
     const gb = (mib: number): number => (mib < 0 ? -1 : mib / 1024);
     return {
         projectId,
         limits: {
-            instances: compute.maxTotalInstances,
-            vcpus: compute.maxTotalCores,
-            ramGb: gb(compute.maxTotalRamSize),
+            instances: compute.instances,
+            vcpus: compute.cores,
+            ramGb: gb(compute.ram),
             volumes: volume.volumes,
             volumeGb: volume.gigabytes,
             floatingIps: network.floatingip,
             securityGroups: network.securityGroup,
         },
-        used: {
-            instances: compute.totalInstancesUsed,
-            vcpus: compute.totalCoresUsed,
-            ramGb: gb(compute.totalRamUsed),
-        },
+        used: used
+            ? {
+                  instances: used.totalInstancesUsed,
+                  vcpus: used.totalCoresUsed,
+                  ramGb: gb(used.totalRamUsed),
+              }
+            : {},
     };
 }
 

@@ -28,7 +28,7 @@ export interface MockWorld {
  * (the RAS allocation with 20 volumes and 14 security groups), in the APIs' units.
  */
 export const GRANTED = {
-    compute: { maxTotalInstances: 10, maxTotalCores: 25, maxTotalRamSize: 50 * 1024 },
+    compute: { instances: 10, cores: 25, ram: 50 * 1024 },
     compute_used: { totalInstancesUsed: 0, totalCoresUsed: 0, totalRamUsed: 0 },
     network: { floatingip: 2, securityGroup: 14 },
     volume: { volumes: 20, gigabytes: 10240 },
@@ -108,16 +108,17 @@ export function installMocks(stack: string, world: MockWorld, _records?: Registr
                         return { id: args.inputs.subnetId, cidr: "192.168.17.0/24" };
                     case "openstack:identity/getAuthScope:getAuthScope":
                         return { name: "current", projectId: MOCK_PROJECT_ID };
+                    case "openstack:compute/getQuotaSetV2:getQuotaSetV2":
                     case "openstack:compute/getLimitsV2:getLimitsV2":
                     case "openstack:networking/getQuotaV2:getQuotaV2":
                     case "openstack:blockstorage/getQuotasetV3:getQuotasetV3": {
                         const q = current.cloudQuota === undefined ? GRANTED : current.cloudQuota;
                         if (q === null)
                             throw new Error(
-                                "Policy doesn't allow os_compute_api:limits to be performed.",
+                                "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.",
                             );
-                        if (args.token.includes("getLimitsV2"))
-                            return { ...q.compute, ...q.compute_used };
+                        if (args.token.includes("getLimitsV2")) return { ...q.compute_used };
+                        if (args.token.includes("getQuotaSetV2")) return { ...q.compute };
                         return args.token.includes("getQuotaV2")
                             ? { ...q.network }
                             : { ...q.volume };

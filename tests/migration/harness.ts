@@ -198,8 +198,10 @@ export async function runProgram(
                 // The project's quota: what the stack files request is granted.
                 case "openstack:identity/getAuthScope:getAuthScope":
                     return { name: "current", projectId: uuidFrom(`${stack}/project`) };
+                case "openstack:compute/getQuotaSetV2:getQuotaSetV2":
+                    return { ...GRANTED.compute };
                 case "openstack:compute/getLimitsV2:getLimitsV2":
-                    return { ...GRANTED.compute, ...GRANTED.compute_used };
+                    return { ...GRANTED.compute_used };
                 case "openstack:networking/getQuotaV2:getQuotaV2":
                     return { ...GRANTED.network };
                 case "openstack:blockstorage/getQuotasetV3:getQuotasetV3":

@@ -131,6 +131,9 @@ describe("no cloud URL is hard-coded", () => {
             ),
         );
         for (const f of files)
-            expect([f, /:5000\/v3|https?:\/\/identity\.|OS_AUTH_URL/.test(read(f))]).toEqual([f, false]);
+            expect([f, /:5000\/v3|https?:\/\/identity\.|OS_AUTH_URL/.test(read(f))]).toEqual([
+                f,
+                false,
+            ]);
     });
 });
