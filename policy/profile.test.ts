@@ -2,7 +2,8 @@
 // project on another cloud) pass every policy, as prod's do (program.test.ts; one stack per file:
 // a second whole-program run in one module meets the first one's late registrations). Does not
 // prove the CLI runs the pack (policy/check-loads.sh) nor anything about new Arbutus itself.
-import { ARBUTUS, runProgram, stackFileConfig, withMockSecrets } from "../tests/migration/harness";
+import { ARBUTUS } from "../tests/migration/harness";
+import { policyViews } from "../tests/harness/policyViews";
 import {
     bootFromVolumeViolations,
     DEFAULT_MAX_FLOATING_IPS,
@@ -18,18 +19,7 @@ describe("the arbutus profile as the program registers it", () => {
     let views: PolicyView[] = [];
 
     beforeAll(async () => {
-        const exported = await runProgram(
-            "arbutus",
-            withMockSecrets(stackFileConfig(`${__dirname}/../Pulumi.arbutus.yaml`)),
-            ARBUTUS,
-        );
-        views = exported.deployment.resources.map((r) => ({
-            type: r.type,
-            name: r.urn.split("::").pop() ?? "",
-            urn: r.urn,
-            props: r.inputs ?? {},
-            protect: r.protect,
-        }));
+        views = await policyViews("arbutus", ARBUTUS);
     }, 60_000);
 
     const ofType = (type: string): PolicyView[] => views.filter((v) => v.type === type);

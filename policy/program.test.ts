@@ -1,5 +1,6 @@
 // Whole program under mocks: the prod stack's real registrations pass every policy. Does not prove the CLI runs the pack (policy/check-loads.sh) nor anything about a real cloud.
-import { BELUGA, runProgram, stackFileConfig, withMockSecrets } from "../tests/migration/harness";
+import { BELUGA } from "../tests/migration/harness";
+import { policyViews } from "../tests/harness/policyViews";
 
 import {
     bootFromVolumeViolations,
@@ -16,18 +17,7 @@ describe("the prod stack as the program registers it", () => {
     let views: PolicyView[] = [];
 
     beforeAll(async () => {
-        const exported = await runProgram(
-            "prod",
-            withMockSecrets(stackFileConfig(`${__dirname}/../Pulumi.prod.yaml`)),
-            BELUGA,
-        );
-        views = exported.deployment.resources.map((r) => ({
-            type: r.type,
-            name: r.urn.split("::").pop() ?? "",
-            urn: r.urn,
-            props: r.inputs ?? {},
-            protect: r.protect,
-        }));
+        views = await policyViews("prod", BELUGA);
     }, 60_000);
 
     const ofType = (type: string): PolicyView[] => views.filter((v) => v.type === type);

@@ -22,6 +22,7 @@ import * as YAML from "yaml";
 import { REPO, destroyAfterPreview, engineStack, stepCollector } from "../../tools/engine/run";
 import { PYTHON, STACK, cleanCloud, prepareLocalStack } from "./localStack";
 import { recover } from "../../tools/engine/recover";
+import { RAS_ALLOCATION } from "../../config/keys";
 
 const ADOPTED_ROLE = "sandbox";
 
@@ -293,15 +294,7 @@ describe("the local stack through the real engine", () => {
         // The quota the cloud grants, read through the provider at preview: the demo project's
         // (tests/harness/local-openstack/provision.py sets the RAS allocation).
         const cloud = (out.quota as { cloud: { limits: object; used: object } }).cloud;
-        expect(cloud.limits).toEqual({
-            instances: 10,
-            vcpus: 25,
-            ramGb: 50,
-            volumes: 10,
-            volumeGb: 10240,
-            floatingIps: 2,
-            securityGroups: 10,
-        });
+        expect(cloud.limits).toEqual({ ...RAS_ALLOCATION });
     });
 
     it("3. a second up, a preview and a refresh find nothing to change", async () => {
