@@ -10,9 +10,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
 import { RoleName, ROLE_NAMES } from "../../../components/roles";
-import { renderUserData } from "../../../components/userData";
+import { roleManifest } from "../../../components/userData";
 import { harnessInput } from "../vm/inputs";
 import { ensureBaseImage, ensureSshKey, BaseImage, makeVm, Vm, VM_CACHE } from "../vm/qemu";
 import { defaultKeyDir, MEMORY_MIB, roleVm, waitHealthy } from "../vm/roleVm";
@@ -51,12 +50,13 @@ function floorUserData(publicKey: string): string {
     ].join("\n");
 }
 
-/** What cloud-init installs for the role: the merged `packages:` list of its user data. */
+/**
+ * What the role's first boot installs: the packages of its merged document, which the applier
+ * installs (since session 9 the user data's own `packages:` is empty: cloud-init runs the
+ * applier, and a floor read from it installed nothing).
+ */
 function rolePackages(role: RoleName, publicKey: string): string[] {
-    const doc = parse(renderUserData(harnessInput(role, { sshPublicKey: publicKey }))) as {
-        packages?: unknown[];
-    };
-    return (doc.packages ?? []).map(String);
+    return roleManifest(harnessInput(role, { sshPublicKey: publicKey })).packages;
 }
 
 async function save(vm: Vm, dir: string, name: string): Promise<void> {
