@@ -30,6 +30,18 @@ CNF
     mariadb -e "SELECT 1" >/dev/null
 else
     ver="$(ls /etc/postgresql | sort -V | tail -n1)"
+    # guard: another release's cluster (begin)
+    # A volume from a VM of another Debian release holds another PostgreSQL major's cluster
+    # (Debian 12: 15, Debian 13: 17), which this one cannot read: stop loudly rather than start
+    # an empty cluster beside it (the apps would see empty databases; the old data stays).
+    if [[ ! -f "$data/postgresql/$ver/main/PG_VERSION" ]]; then
+        for other in "$data"/postgresql/*/main/PG_VERSION; do
+            [[ -f "$other" ]] || continue
+            echo "ouvroir-app-setup: ${other%/PG_VERSION} is PostgreSQL $(cat "$other")'s cluster; this VM has PostgreSQL $ver, which cannot read it. Nothing was started; the data is untouched. Load its dump into PostgreSQL $ver: docs/backup.md, \"PostgreSQL after a Debian release change\"." >&2
+            exit 1
+        done
+    fi
+    # guard: another release's cluster (end)
     conf="/etc/postgresql/$ver/main/conf.d/60-ouvroir.conf"
     want="$(cat <<CONF
 # ouvroir: data on the volume. Only the roles in SQL_CLIENTS reach the port (security group,
