@@ -12,6 +12,7 @@ import * as path from "path";
 import { PUT_FUNCTION, putFile, shellWord as q, systemdValue } from "./escape";
 import { BackupPlan, RoleName, ROLES } from "./roles";
 import type { Download } from "./userData";
+import { LEGACY_ARBUTUS } from "../config/backend";
 
 export interface BackupSettings {
     /** S3 endpoint URL, e.g. https://object-arbutus.alliancecan.ca */
@@ -102,7 +103,7 @@ export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"
         problems.push(`${key}.endpoint: keys and data would cross the network in clear: use https`);
     }
     // Legacy Arbutus (decommissioned in 2026 with its object storage): refused with the way out.
-    if (LEGACY_ENDPOINT.test(s.endpoint)) {
+    if (url && LEGACY_ARBUTUS.test(url.hostname)) {
         problems.push(
             `${key}.endpoint: "${s.endpoint}" is legacy Arbutus's object storage, decommissioned in 2026: use https://object-arbutus.alliancecan.ca (new Arbutus), create the bucket there and copy the repository (docs/migration.md, "Object storage: from legacy Arbutus to new Arbutus")`,
         );
@@ -129,10 +130,6 @@ export function validateBackupSettings(s: BackupSettings, key = "ouvroir:backup"
     }
     return problems;
 }
-
-/** Legacy Arbutus's object storage host names (computecanada.ca), gone with legacy Arbutus. */
-export const LEGACY_ENDPOINT =
-    /^https?:\/\/[a-z0-9.-]*arbutus[a-z0-9.-]*\.computecanada\.ca(:\d+)?\/?$/i;
 
 /** The repository of one VM: one prefix per hostname in the stack's bucket. */
 export function resticRepository(settings: BackupSettings, hostname: string): string {

@@ -8,7 +8,7 @@
  */
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { QUOTA_ROWS, Usage } from "../config/quota";
+import { QUOTA_ROWS, Usage, markdownTable } from "../config/quota";
 
 /** What the cloud grants the project (-1: unlimited) and what the project uses now, all stacks and hand-made resources included. */
 export interface CloudQuota {
@@ -112,13 +112,8 @@ export function formatCloudQuotaTable(need: Usage, allocation: Usage, cloud: Clo
         n(cloud.limits[key]),
         n(cloud.used[key]),
     ]);
-    const header = ["resource", "stacks need", "allocation", "cloud grants", "cloud uses now"];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]): string =>
-        `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
-    return [
-        line(header),
-        `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-        ...rows.map(line),
-    ].join("\n");
+    return markdownTable(
+        ["resource", "stacks need", "allocation", "cloud grants", "cloud uses now"],
+        rows,
+    );
 }

@@ -80,10 +80,15 @@ export function formatQuotaTable(
         }),
         String(allocation[key]),
     ]);
+    return markdownTable(header, rows);
+}
+
+/** Pure: a Markdown table, the first column left-aligned, the others right-aligned (figures). */
+export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
     const widths = header.map((_, i) =>
         Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)),
     );
-    const line = (cells: string[]): string =>
+    const line = (cells: readonly string[]): string =>
         "| " +
         cells
             .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
