@@ -76,6 +76,12 @@ export async function program(): Promise<Record<string, unknown>> {
         );
     }
 
+    if (cfg.protectData && !cfg.alerts) {
+        void pulumi.log.warn(
+            "ouvroir:alerts is not set: no one is told when a disk fills, a service stops or a backup fails (README, Operating).",
+        );
+    }
+
     const deployed = ROLE_NAMES.filter((r) => cfg.roles[r] !== undefined);
     const network = new PrivateNetwork("network", {
         stack: cfg.stack,
@@ -102,6 +108,7 @@ export async function program(): Promise<Record<string, unknown>> {
         ...(ROLES[role].takes.includes("apps")
             ? { apps: cfg.apps, dropAppDatabases: cfg.dropAppDatabases }
             : {}),
+        ...(ROLES[role].takes.includes("alerts") && cfg.alerts ? { alerts: cfg.alerts } : {}),
         sqlEngine: cfg.sqlEngine,
         packageSource: cfg.packageSource,
         downloads: cfg.downloads,
@@ -196,6 +203,19 @@ export async function program(): Promise<Record<string, unknown>> {
                           }
                         : undefined,
                 protectData: cfg.protectData,
+                ...(ROLES[role].takes.includes("alerts")
+                    ? {
+                          alertSecrets: {
+                              // Written only where a receiver uses it (else: removed).
+                              smtpPassword: cfg.alerts?.email?.username
+                                  ? secrets?.alertSmtpPassword
+                                  : undefined,
+                              webhookUrl: cfg.alerts?.webhook
+                                  ? secrets?.alertWebhookUrl
+                                  : undefined,
+                          },
+                      }
+                    : {}),
             });
         }
     }
@@ -217,7 +237,7 @@ export async function program(): Promise<Record<string, unknown>> {
             .apply(([ip, ips]) =>
                 sshConfig(
                     cfg.adminUser,
-                    { name: instanceName(cfg.stack, bastionRole), publicIp: ip },
+                    { name: instanceName(cfg.stack, bastionRole), publicIp: ip, role: bastionRole },
                     privateHosts
                         .filter((h) => h.role !== bastionRole)
                         .map((h, i) => ({ name: h.vm.hostname, ip: ips[i] ?? "", role: h.role })),

@@ -11,6 +11,7 @@ import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { APPLIER_PATH, renderApplier } from "./applier";
 import { BackupSecrets, BackupSettings, renderBackupSetup } from "./backup";
+import { AlertSecrets, renderAlertSecretsSetup } from "./monitoring";
 import { PUT_FUNCTION, putFile, shellWord as q } from "./escape";
 import { RoleName, ROLES } from "./roles";
 import type { SecretFile } from "./roles/types";
@@ -26,6 +27,7 @@ export function renderDay2Script(
     input: UserDataInput,
     secrets: Readonly<Record<string, string>> = {},
     backup?: { readonly settings: BackupSettings; readonly secrets: BackupSecrets },
+    alertSecrets: AlertSecrets = {},
 ): string {
     const applier = renderApplier(input, buildCloudConfig(input));
     const lines = [
@@ -53,6 +55,9 @@ export function renderDay2Script(
             ).trimEnd(),
         );
     }
+    // The monitoring host: the alert receivers' secrets (none set: stale ones removed).
+    if (ROLES[input.role].takes.includes("alerts"))
+        lines.push(renderAlertSecretsSetup(alertSecrets).trimEnd());
     lines.push(`echo "ouvroir day-2: ${input.role} applied"`);
     return lines.join("\n") + "\n";
 }
@@ -90,6 +95,11 @@ export interface RoleDay2Args {
         readonly settings: BackupSettings;
         readonly accessKeyId: pulumi.Input<string>;
         readonly secretAccessKey: pulumi.Input<string>;
+    };
+    /** The monitoring host: the alert receivers' secrets (config secrets, as Outputs). */
+    readonly alertSecrets?: {
+        readonly smtpPassword?: pulumi.Input<string>;
+        readonly webhookUrl?: pulumi.Input<string>;
     };
     /**
      * Protect the generated secrets that data depends on (the restic password: without it the
@@ -166,9 +176,18 @@ export class RoleDay2 extends pulumi.ComponentResource {
                     secrets: { accessKeyId, secretAccessKey, resticPassword: password },
                 }));
         }
+        const alertSecrets = pulumi.output({
+            smtpPassword: args.alertSecrets?.smtpPassword,
+            webhookUrl: args.alertSecrets?.webhookUrl,
+        });
         const script = pulumi
-            .all([pulumi.output(args.input), pulumi.all(secrets), backup])
-            .apply(([input, values, b]) => renderDay2Script(input as UserDataInput, values, b));
+            .all([pulumi.output(args.input), pulumi.all(secrets), backup, alertSecrets])
+            .apply(([input, values, b, a]) =>
+                renderDay2Script(input as UserDataInput, values, b, {
+                    ...(a.smtpPassword !== undefined ? { smtpPassword: a.smtpPassword } : {}),
+                    ...(a.webhookUrl !== undefined ? { webhookUrl: a.webhookUrl } : {}),
+                }),
+            );
         const apply = new command.remote.Command(
             `${name}-apply`,
             {

@@ -11,7 +11,7 @@ import type { Site } from "./userData";
  */
 export function sshConfig(
     adminUser: string,
-    bastion: { readonly name: string; readonly publicIp: string },
+    bastion: { readonly name: string; readonly publicIp: string; readonly role?: string },
     privateHosts: readonly { readonly name: string; readonly ip: string; readonly role?: string }[],
 ): string {
     const user = t("adminUser", adminUser);
@@ -20,6 +20,17 @@ export function sshConfig(
         `    HostName ${t("bastion address", bastion.publicIp)}`,
         `    User ${user}`,
     ];
+    const tunnelsOf = (role: string | undefined) =>
+        (role !== undefined && isRoleName(role) ? ROLES[role].tunnels : undefined) ?? [];
+    // The bastion's own tunnels (the monitoring UIs on its loopback).
+    for (const tunnel of tunnelsOf(bastion.role)) {
+        lines.push(
+            `Host ${t("host name", bastion.name)}-${tunnel.suffix}`,
+            `    HostName ${t("bastion address", bastion.publicIp)}`,
+            `    User ${user}`,
+            `    LocalForward ${tunnel.localPort} 127.0.0.1:${tunnel.remotePort}`,
+        );
+    }
     for (const h of privateHosts) {
         const host = [
             `    HostName ${t("private address", h.ip)}`,
@@ -27,8 +38,7 @@ export function sshConfig(
             `    ProxyJump ${t("host name", bastion.name)}`,
         ];
         lines.push(`Host ${t("host name", h.name)}`, ...host);
-        const tunnels = h.role !== undefined && isRoleName(h.role) ? ROLES[h.role].tunnels : [];
-        for (const tunnel of tunnels ?? []) {
+        for (const tunnel of tunnelsOf(h.role)) {
             lines.push(
                 `Host ${t("host name", h.name)}-${tunnel.suffix}`,
                 ...host,

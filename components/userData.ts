@@ -21,6 +21,7 @@ import {
 } from "./cloudConfig";
 import { firstBootDocument } from "./applier";
 import { envFile } from "./escape";
+import { AlertSettings, nodeExporterListen, unitInclude } from "./monitoring";
 import type { HostKey } from "./hostKey";
 import { PortRule, ROLES, ROLE_NAMES, RoleName, rolePorts, sourceRoles } from "./roles";
 
@@ -98,6 +99,8 @@ export interface UserDataInput {
     readonly apps?: readonly App[];
     /** App server: databases of apps taken out of `apps` that the operator asked to drop. */
     readonly dropAppDatabases?: readonly string[];
+    /** The monitoring host (web server): who the alerts reach; absent: Alertmanager's UI only. */
+    readonly alerts?: AlertSettings;
     /** App server: `postgresql` (default) or `mariadb`. */
     readonly sqlEngine: "mariadb" | "postgresql";
     /**
@@ -170,6 +173,8 @@ function placeholderValues(input: UserDataInput): Record<string, Yaml> {
         dataLabel: `data-${input.role}`,
         dataDevice: `/dev/disk/by-id/virtio-${input.dataVolumeSerial ?? ""}`,
         firewallRules: firewallRules(input).join("\n"),
+        nodeExporterUnits: unitInclude(input.role),
+        nodeExporterListen: nodeExporterListen(input.role),
     };
 }
 

@@ -402,6 +402,40 @@ export const KEYS = {
             step: "day-2 writes it into a 0600 file; never in user data",
         },
     },
+    alerts: {
+        type: "object",
+        default: {},
+        description:
+            "Who the alerts reach (components/monitoring.ts): {email: {to, from, smarthost, username, requireTls}, webhook}; {} for nobody (Alertmanager's UI only, through the bastion's tunnel). e-mail goes through the lab's SMTP relay (the Alliance forbids running a mail server); the relay's password and the webhook's URL are the secrets alertSmtpPassword and alertWebhookUrl.",
+        readmeDefault: "`{}` (nobody: the preview warns on a protected stack)",
+        afterDeploy: {
+            effect: "in place",
+            step: "day-2's applier rewrites Alertmanager's configuration on the web server and restarts it",
+        },
+    },
+    alertSmtpPassword: {
+        type: "string",
+        default: undefined,
+        secret: true,
+        description: "The SMTP relay's password (a secret; required with alerts.email.username).",
+        readmeDefault: "unset",
+        afterDeploy: {
+            effect: "in place",
+            step: "day-2 writes it into a 0600 file on the web server, merged at Alertmanager's start; never in user data",
+        },
+    },
+    alertWebhookUrl: {
+        type: "string",
+        default: undefined,
+        secret: true,
+        description:
+            "The webhook's URL, which often holds a token (a secret; required with alerts.webhook).",
+        readmeDefault: "unset",
+        afterDeploy: {
+            effect: "in place",
+            step: "day-2 writes it into a 0600 file on the web server, merged at Alertmanager's start; never in user data",
+        },
+    },
 } satisfies Record<string, KeySpec>;
 
 export type AnyKey = keyof typeof KEYS;

@@ -162,6 +162,8 @@ export function loadStackConfig(): LoadedConfig {
             sshPrivateKey: secret("sshPrivateKey"),
             backupAccessKeyId: secret("backupAccessKeyId"),
             backupSecretAccessKey: secret("backupSecretAccessKey"),
+            alertSmtpPassword: secret("alertSmtpPassword"),
+            alertWebhookUrl: secret("alertWebhookUrl"),
         },
     };
 }

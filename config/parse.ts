@@ -6,6 +6,7 @@
  */
 import { RunError } from "@pulumi/pulumi/errors";
 import { BackupSettings, validateBackupSettings } from "../components/backup";
+import { parseAlertSettings, validateAlertSettings } from "../components/monitoring";
 import { ROLES, ROLE_NAMES, RoleName, proxiedPorts, isRoleName } from "../components/roles";
 import { restxqPathProblem } from "../components/roles/web";
 import type { App, Download, Researcher, Site } from "../components/userData";
@@ -1094,6 +1095,33 @@ export const CHECKS: { readonly [K in ConfigKey]: (value: unknown, c: CheckConte
             return backup;
         },
         protectData: (value, c) => boolean("protectData", value, c.problems, true),
+        alerts: (value, c) => {
+            const { problems, raw } = c;
+            const { day2 } = c.done as Parsed;
+            const found = validateAlertSettings(value);
+            problems.push(...found);
+            if (found.length > 0 || !isObject(value)) return undefined;
+            const alerts = parseAlertSettings(value);
+            const needs: [boolean, string, string][] = [
+                [
+                    alerts?.email?.username !== undefined,
+                    "alertSmtpPassword",
+                    "alerts.email.username is set: the relay's password",
+                ],
+                [alerts?.webhook === true, "alertWebhookUrl", "alerts.webhook is true: its URL"],
+            ];
+            for (const [needed, secret, why] of needs) {
+                if (needed && raw[secret] === undefined)
+                    problems.push(
+                        `ouvroir:${secret} is not set (${why}): pulumi config set --secret ouvroir:${secret} ...`,
+                    );
+                if (needed && !day2)
+                    problems.push(
+                        `ouvroir:${secret} needs ouvroir:day2: true (the day-2 step carries the alerts' secrets).`,
+                    );
+            }
+            return alerts;
+        },
     };
 
 /**

@@ -1,5 +1,6 @@
 /** The parsed, typed configuration of a stack (parse.ts makes it from the raw values). */
 import type { BackupSettings } from "../components/backup";
+import type { AlertSettings } from "../components/monitoring";
 import type { ImageConfig } from "../components/image";
 export type { ImageConfig };
 import type { RoleName } from "../components/roles";
@@ -64,4 +65,6 @@ export interface StackConfig {
     readonly day2: boolean;
     /** Off-site backups of every stateful role; absent: none (the preview warns in prod). */
     readonly backup?: BackupSettings;
+    /** Who the alerts reach; absent: nobody (Alertmanager's UI only). */
+    readonly alerts?: AlertSettings;
 }

@@ -1,7 +1,7 @@
 /** The app server: Python, Node.js and Julia runtimes for the lab's apps, and the SQL database. */
 import type { YamlMap } from "../cloudConfig";
 import type { UserDataInput } from "../userData";
-import { FROM_WEB, RoleSpec, SecretFile, ssh } from "./types";
+import { FROM_WEB, nodeExporter, RoleSpec, SecretFile, ssh } from "./types";
 
 const DATA = "/srv/data";
 /** Where day-2 writes each app's database password (root, 0600); app-setup reads it. */
@@ -20,6 +20,7 @@ export const app: RoleSpec<"app"> = {
         // The SQL server (MariaDB's port; rolePorts gives the engine's): PHP sites on the web
         // server (the apps beside it connect locally).
         { name: "sql", port: 3306, from: FROM_WEB },
+        nodeExporter,
     ],
     minVcpus: 2,
     minRamGb: 3,
@@ -29,6 +30,10 @@ export const app: RoleSpec<"app"> = {
     takes: ["apps"],
     cloudInit: { template: "app-server.yaml", parts: (input) => appParts(input) },
     apply: { secrets: (input) => appSecrets(input) },
+    monitor: {
+        units: ["postgresql@.+-main[.]service", "mariadb[.]service", "ouvroir-app@.+[.]service"],
+        probes: [{ name: "sql", rule: "sql", module: "tcp" }],
+    },
     backup: {
         dumps: ["sql"],
         excludes: [`${DATA}/mysql`, `${DATA}/postgresql`],

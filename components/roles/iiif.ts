@@ -1,5 +1,5 @@
 /** The IIIF image server: Cantaloupe; the images and its derivative cache on the data volume. */
-import { FROM_WEB, RoleSpec, ssh } from "./types";
+import { FROM_WEB, nodeExporter, RoleSpec, ssh } from "./types";
 
 export const iiif: RoleSpec<"iiif"> = {
     name: "iiif",
@@ -8,7 +8,13 @@ export const iiif: RoleSpec<"iiif"> = {
     description: "Cantaloupe IIIF image server; images and derivative cache on the volume",
     public: false,
     stateful: true,
-    ports: [ssh(FROM_WEB), { name: "cantaloupe", port: 8182, from: FROM_WEB, proxy: true }],
+    ports: [
+        ssh(FROM_WEB),
+        { name: "cantaloupe", port: 8182, from: FROM_WEB, proxy: true },
+        // The IIIF Presentation manifests, a static directory (iiif-manifests.py writes it).
+        { name: "manifests", port: 8183, from: FROM_WEB },
+        nodeExporter,
+    ],
     minVcpus: 2,
     minRamGb: 3,
     defaultFlavor: "p4-7.5gb",
@@ -17,6 +23,13 @@ export const iiif: RoleSpec<"iiif"> = {
     takes: [],
     cloudInit: { template: "iiif-server.yaml" },
     apply: { secrets: () => [] },
+    monitor: {
+        units: ["cantaloupe[.]service", "lighttpd[.]service", "ouvroir-iiif-manifests-http[.]service"],
+        probes: [
+            { name: "image-api", rule: "cantaloupe", module: "http", path: "/iiif/2/" },
+            { name: "manifests", rule: "manifests", module: "http", path: "/collection.json" },
+        ],
+    },
     backup: {
         dumps: [],
         // Derivatives are recomputed from the images on demand: the bulk of the volume, no value.

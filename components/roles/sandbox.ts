@@ -2,7 +2,7 @@
 import { YamlMap } from "../cloudConfig";
 import { putFile, shellWord as q } from "../escape";
 import type { UserDataInput } from "../userData";
-import { FROM_WEB, RoleSpec, ssh } from "./types";
+import { FROM_WEB, nodeExporter, RoleSpec, ssh } from "./types";
 
 const DATA = "/srv/data";
 /** The account step the applier installs and runs. */
@@ -18,6 +18,7 @@ export const sandbox: RoleSpec<"sandbox"> = {
     ports: [
         ssh(FROM_WEB),
         { name: "sandbox-web", port: 8100, portMax: 8199, from: FROM_WEB, proxy: true },
+        nodeExporter,
     ],
     minVcpus: 2,
     minRamGb: 3,
@@ -29,6 +30,8 @@ export const sandbox: RoleSpec<"sandbox"> = {
     cloudInit: { template: "sandbox-host.yaml", parts: (input) => sandboxParts(input) },
     // The accounts before the template's commands: sandbox-setup configures each one's Docker.
     apply: { secrets: () => [], script: (input) => accountsScript(input) },
+    // Each researcher's rootless Docker is a user unit: node-metrics reports it (docker@<name>).
+    monitor: { units: ["user@[0-9]+[.]service"], probes: [] },
     backup: {
         dumps: [],
         // Rootless Docker's image and container store: rebuilt from the researchers' Dockerfiles;

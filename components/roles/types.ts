@@ -39,6 +39,44 @@ export interface PortRule {
 export const ssh = (from: PortSource): PortRule => ({ name: "ssh", port: 22, from });
 
 /**
+ * Prometheus's node exporter, on every private role: scraped by the monitoring host (the web
+ * server, components/monitoring.ts) and by nothing else. The web server's own is reached on
+ * its loopback (no rule).
+ */
+export const NODE_EXPORTER_PORT = 9100;
+/** Loopback ports of the monitoring host (the web server); its tunnels use the same locally. */
+export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, blackbox: 9115 } as const;
+export const nodeExporter: PortRule = {
+    name: "node-exporter",
+    port: NODE_EXPORTER_PORT,
+    from: FROM_WEB,
+};
+
+/**
+ * What the monitoring host watches on a role besides what every VM reports (its disks, its
+ * base services, reboot and updates pending, its backups): components/monitoring.ts.
+ */
+export interface MonitorSpec {
+    /**
+     * systemd units (node exporter's regular expressions, anchored) that must be active: a unit
+     * installed and not active for 5 minutes fires ServiceDown. A unit the VM does not have (the
+     * other variant's server) is not reported, hence never alerted.
+     */
+    readonly units: readonly string[];
+    /**
+     * Probes the monitoring host makes to the role's ports (Prometheus's blackbox exporter):
+     * `http` expects a 2xx-4xx answer (the service answers), `tcp` a connection.
+     */
+    readonly probes: readonly {
+        readonly name: string;
+        /** The role's port rule the probe connects to (open to the web server). */
+        readonly rule: string;
+        readonly module: "http" | "tcp";
+        readonly path?: string;
+    }[];
+}
+
+/**
  * What the applier (applier.ts) does for a role besides writing its template's files, installing
  * its packages and running its commands, which every role gets; and what day-2 adds.
  */
@@ -110,7 +148,7 @@ export interface RoleSpec<N extends string = RoleName> {
      */
     readonly researcherLogin?: boolean;
     /** Stack config the role's user data takes besides the common input (program.ts). */
-    readonly takes: readonly ("sites" | "researchers" | "apps")[];
+    readonly takes: readonly ("sites" | "researchers" | "apps" | "alerts")[];
     readonly cloudInit: {
         /** The role's file in `cloud-init/` (or an absolute path), merged onto `base.yaml`. */
         readonly template: string;
@@ -127,6 +165,7 @@ export interface RoleSpec<N extends string = RoleName> {
         /** The `endpoints` output's key for the tunnel's URL (`http://localhost:<localPort>/`). */
         readonly endpoint: string;
     }[];
+    readonly monitor: MonitorSpec;
     /** Paths the role serves through the web server's main host: `endpoints` output keys. */
     readonly publicPaths?: Readonly<Record<string, string>>;
 }

@@ -3,11 +3,12 @@
  * Its vhosts are rendered here from the stack's sites; the vhost templates are in
  * cloud-init/files/web/.
  */
-import { ipv4, readFileSource, YamlMap } from "../cloudConfig";
+import { ipv4, mergeCloudConfig, readFileSource, YamlMap } from "../cloudConfig";
+import { monitoringHostParts } from "../monitoring";
 import { nginxToken, PUT_FUNCTION, putFile, shellWord as q } from "../escape";
 import type { Site, UserDataInput } from "../userData";
 import { portOf, proxiedPorts, ROLE_NAMES, RoleName, ROLES } from "./index";
-import { RoleSpec } from "./types";
+import { MONITORING_PORTS, RoleSpec } from "./types";
 
 export const web: RoleSpec<"web"> = {
     name: "web",
@@ -28,10 +29,13 @@ export const web: RoleSpec<"web"> = {
     defaultDataVolumeGb: 20,
     dataMountPoint: "/srv/data",
     // The researchers: their jump-only accounts (the sandbox host is where they log in).
-    takes: ["sites", "researchers"],
+    takes: ["sites", "researchers", "alerts"],
     cloudInit: {
         template: "web-server.yaml",
-        parts: (input, dir) => ({ write_files: [...webFiles(input, dir), jumpConfig(input, dir)] }),
+        parts: (input, dir) =>
+            mergeCloudConfig(monitoringHostParts(input), {
+                write_files: [...webFiles(input, dir), jumpConfig(input, dir)],
+            }),
     },
     apply: {
         // A site taken out of the list: its vhost goes (its files on the volume stay).
@@ -43,9 +47,36 @@ export const web: RoleSpec<"web"> = {
         script: (input) => jumpAccountsScript(input),
         secrets: () => [],
     },
+    // Each site is probed through Nginx (monitoring.ts); the monitoring host's own services too.
+    monitor: {
+        units: [
+            "nginx[.]service",
+            "php.+-fpm[.]service",
+            "prometheus[.]service",
+            "prometheus-alertmanager[.]service",
+            "prometheus-blackbox-exporter[.]service",
+        ],
+        probes: [],
+    },
+    // The monitoring host's UIs, never published: Prometheus and Alertmanager by the bastion.
+    tunnels: [
+        {
+            suffix: "prometheus",
+            localPort: MONITORING_PORTS.prometheus,
+            remotePort: MONITORING_PORTS.prometheus,
+            endpoint: "prometheus",
+        },
+        {
+            suffix: "alertmanager",
+            localPort: MONITORING_PORTS.alertmanager,
+            remotePort: MONITORING_PORTS.alertmanager,
+            endpoint: "alertmanager",
+        },
+    ],
     backup: {
         dumps: [],
-        excludes: [],
+        // Metrics history: worth nothing once restored (the alerts read the last minutes).
+        excludes: ["/srv/data/prometheus"],
         services: ["nginx.service"],
         afterRestore: ["/usr/local/sbin/ouvroir-web-setup"],
     },
@@ -63,10 +94,9 @@ export function webFiles(input: UserDataInput, dir: string): YamlMap[] {
     const locations: string[] = [];
     if (input.upstreams.iiif !== undefined) {
         locations.push(
-            read("location-iiif.conf").replaceAll(
-                "{{upstream}}",
-                upstream("iiif", portOf("iiif", "cantaloupe")),
-            ),
+            read("location-iiif.conf")
+                .replaceAll("{{upstream}}", upstream("iiif", portOf("iiif", "cantaloupe")))
+                .replaceAll("{{manifestsUpstream}}", upstream("iiif", portOf("iiif", "manifests"))),
         );
     }
     // A site may claim the public host name: the default vhost then serves that site's files.

@@ -1,5 +1,5 @@
 /** The XML database: Java, BaseX (its HTTP server behind Nginx for RESTXQ apps), Saxon. */
-import { FROM_WEB, RoleSpec, ssh } from "./types";
+import { FROM_WEB, nodeExporter, RoleSpec, ssh } from "./types";
 
 /** Local port of the BaseX admin tunnel (`ssh -N <stack>-xmldb-1-tunnel`, then http://localhost:8984/). */
 export const BASEX_TUNNEL_PORT = 8984;
@@ -19,6 +19,7 @@ export const xmldb: RoleSpec<"xmldb"> = {
         { name: "basex-http", port: BASEX_HTTP, from: FROM_WEB },
         // BaseX's client protocol: the lab's apps.
         { name: "basex-server", port: 1984, from: { roles: ["app"] } },
+        nodeExporter,
     ],
     minVcpus: 2,
     minRamGb: 3,
@@ -31,6 +32,10 @@ export const xmldb: RoleSpec<"xmldb"> = {
     // at BaseX's start (basex-password.sh).
     apply: {
         secrets: () => [{ name: "basexAdminPassword", path: "/srv/data/basex/admin-password" }],
+    },
+    monitor: {
+        units: ["basex[.]service", "basex-rest-gateway[.]service"],
+        probes: [{ name: "basex", rule: "basex-http", module: "http", path: "/" }],
     },
     backup: {
         dumps: ["basex"],

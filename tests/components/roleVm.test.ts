@@ -179,19 +179,24 @@ describe.each(ROLE_NAMES.filter((r) => r !== "web"))("private role %s", (role) =
                 "xmldb-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
                 "xmldb-basex-http ingress tcp 8080 IPv4 group:bastion-sg-id",
                 "xmldb-basex-server ingress tcp 1984 IPv4 group:client-app-sg-id",
+                "xmldb-node-exporter ingress tcp 9100 IPv4 group:bastion-sg-id",
             ],
             iiif: [
                 "iiif-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
                 "iiif-cantaloupe ingress tcp 8182 IPv4 group:bastion-sg-id",
+                "iiif-manifests ingress tcp 8183 IPv4 group:bastion-sg-id",
+                "iiif-node-exporter ingress tcp 9100 IPv4 group:bastion-sg-id",
             ],
             app: [
                 "app-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
                 "app-apps ingress tcp 8000-8099 IPv4 group:bastion-sg-id",
                 "app-sql ingress tcp 3306 IPv4 group:bastion-sg-id",
+                "app-node-exporter ingress tcp 9100 IPv4 group:bastion-sg-id",
             ],
             sandbox: [
                 "sandbox-ssh ingress tcp 22 IPv4 group:bastion-sg-id",
                 "sandbox-sandbox-web ingress tcp 8100-8199 IPv4 group:bastion-sg-id",
+                "sandbox-node-exporter ingress tcp 9100 IPv4 group:bastion-sg-id",
             ],
         };
         expect(lines).toEqual(expected[role]);

@@ -12,6 +12,7 @@ export const prodRaw = (): RawConfig => ({
     ...readStackFile(root, "prod"),
     backupAccessKeyId: "(secret)",
     backupSecretAccessKey: "(secret)",
+    alertSmtpPassword: "(secret)",
 });
 
 /** The problems parsing `raw` as `stack` reports; none when it parses. */

@@ -232,6 +232,8 @@ export async function runProgram(
     const secrets = {
         "ouvroir:backupAccessKeyId": secretValue("backupAccessKeyId", "test-access-key"),
         "ouvroir:backupSecretAccessKey": secretValue("backupSecretAccessKey", "test-secret-key"),
+        "ouvroir:alertSmtpPassword": secretValue("alertSmtpPassword", "test-smtp-password"),
+        "ouvroir:alertWebhookUrl": secretValue("alertWebhookUrl", "https://hooks.example.org/test"),
     };
     const plain = Object.fromEntries(
         Object.entries(overrides).filter(([k]) => !(`ouvroir:${k}` in secrets)),

@@ -77,14 +77,19 @@ export function stackFileConfig(file: string): Record<string, string> {
 
 /**
  * The stack file's config plus stand-ins for the secrets an operator sets with
- * `pulumi config set --secret` (the backup bucket's keys when `ouvroir:backup` is set).
+ * `pulumi config set --secret` (the backup bucket's keys when `ouvroir:backup` is set, the SMTP
+ * relay's password when `ouvroir:alerts` is).
  */
 export function withMockSecrets(config: Record<string, string>): Record<string, string> {
-    const backup = config["ouvroir:backup"];
-    if (backup === undefined || backup === "{}") return config;
+    const set = (key: string): boolean => ![undefined, "{}"].includes(config[`ouvroir:${key}`]);
     return {
-        "ouvroir:backupAccessKeyId": "mock-access-key",
-        "ouvroir:backupSecretAccessKey": "mock-secret-key",
+        ...(set("backup")
+            ? {
+                  "ouvroir:backupAccessKeyId": "mock-access-key",
+                  "ouvroir:backupSecretAccessKey": "mock-secret-key",
+              }
+            : {}),
+        ...(set("alerts") ? { "ouvroir:alertSmtpPassword": "mock-smtp-password" } : {}),
         ...config,
     };
 }

@@ -140,6 +140,21 @@ const CASES: Record<string, { change: Record<string, unknown>; changed: string[]
         change: { backupSecretAccessKey: "rotated-secret" },
         changed: push(STATEFUL),
     },
+    // The monitoring host's Alertmanager: its configuration (user data) or its secrets (day-2).
+    alerts: {
+        change: {
+            alerts: {
+                email: { ...(prod.alerts as { email: object }).email, to: ["ops@example.org"] },
+            },
+        },
+        changed: [...push(["web"]), ...userData(["web"])],
+    },
+    alertSmtpPassword: { change: { alertSmtpPassword: "rotated" }, changed: push(["web"]) },
+    alertWebhookUrl: {
+        change: { alerts: { ...(prod.alerts as object), webhook: true } },
+        // The URL's file is written only once a webhook is asked for: the secret alone is inert.
+        changed: push(["web"]),
+    },
 };
 
 const inPlace = Object.entries(KEYS)

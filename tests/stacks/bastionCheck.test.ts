@@ -21,7 +21,7 @@ describe("an up that cannot reach the bastion", () => {
         // (Without day-2, prod has no backup either: the preview's warning is expected.)
         const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
         await expect(
-            runProgram("prod", { day2: false, backup: {} }, { bastion: "127.0.0.1" }),
+            runProgram("prod", { day2: false, backup: {}, alerts: {} }, { bastion: "127.0.0.1" }),
         ).resolves.toBeDefined();
         warn.mockRestore();
         await expect(runProgram("prod", {}, {})).resolves.toBeDefined();

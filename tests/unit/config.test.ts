@@ -27,6 +27,7 @@ const prod = (): RawConfig => ({
     ...readStackFile(root, "prod"),
     backupAccessKeyId: "(secret)",
     backupSecretAccessKey: "(secret)",
+    alertSmtpPassword: "(secret)",
 });
 
 describe("the real stack files", () => {

@@ -29,7 +29,7 @@ describe("hardening audit parsers", () => {
     it("expands declared port ranges", () => {
         const app = declaredPorts("app");
         expect(app.has(22) && app.has(8000) && app.has(8099) && !app.has(8100)).toBe(true);
-        expect([...declaredPorts("iiif")].sort()).toEqual([22, 8182]);
+        expect([...declaredPorts("iiif")].sort()).toEqual([22, 8182, 8183, 9100]);
     });
 
     it("reads the index, suggestions and warnings of Lynis's report", () => {

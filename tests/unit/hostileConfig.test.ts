@@ -21,6 +21,7 @@ const prod = (): RawConfig => ({
     ...readStackFile(root, "prod"),
     backupAccessKeyId: "(secret)",
     backupSecretAccessKey: "(secret)",
+    alertSmtpPassword: "(secret)",
 });
 
 const problemsOf = (raw: RawConfig): string[] => problemsIn("prod", raw);

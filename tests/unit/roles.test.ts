@@ -35,13 +35,18 @@ describe("role table", () => {
             "xmldb:ssh:web",
             "xmldb:basex-http:web",
             "xmldb:basex-server:app",
+            "xmldb:node-exporter:web",
             "iiif:ssh:web",
             "iiif:cantaloupe:web",
+            "iiif:manifests:web",
+            "iiif:node-exporter:web",
             "app:ssh:web",
             "app:apps:web",
             "app:sql:web",
+            "app:node-exporter:web",
             "sandbox:ssh:web",
             "sandbox:sandbox-web:web",
+            "sandbox:node-exporter:web",
         ]);
         expect(ROLE_NAMES.flatMap((r) => ROLES[r].ports.flatMap(sourceRoles))).not.toContain(
             "sandbox",

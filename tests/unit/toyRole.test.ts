@@ -28,6 +28,7 @@ const mockToy: RoleSpec<string> = {
     takes: [],
     cloudInit: { template: path.join(__dirname, "fixtures", "toy-role.yaml") },
     apply: { secrets: () => [] },
+    monitor: { units: ["toy[.]service"], probes: [] },
     backup: {
         dumps: [],
         excludes: ["/srv/data/toy-cache"],

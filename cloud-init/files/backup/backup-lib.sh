@@ -42,6 +42,28 @@ load_backup_config() {
 }
 
 # One backup or restore at a time (timer, operator, check); waits up to an hour for the other.
+# The outcome of a run as textfile metrics for the node exporter (components/monitoring.ts):
+# when it ran, whether it succeeded, and when the last success was (0: never).
+write_backup_metrics() {
+    local status="$1" dir="${OUVROIR_TEXTFILE_DIR:-/var/lib/prometheus/node-exporter}" last=0 tmp
+    [[ -d "$dir" ]] || return 0
+    if [[ -s "$BACKUP_STATE/last-success" ]]; then
+        last="$(date -d "$(cat "$BACKUP_STATE/last-success")" +%s 2>/dev/null || echo 0)"
+    fi
+    tmp="$(mktemp "$dir/.ouvroir-backup.XXXXXX")" || return 0
+    {
+        echo "# HELP ouvroir_backup_last_run_success 1 when the last backup run succeeded."
+        echo "# TYPE ouvroir_backup_last_run_success gauge"
+        echo "ouvroir_backup_last_run_success $([[ "$status" == 0 ]] && echo 1 || echo 0)"
+        echo "# HELP ouvroir_backup_last_run_timestamp_seconds When the last backup run ended."
+        echo "# TYPE ouvroir_backup_last_run_timestamp_seconds gauge"
+        echo "ouvroir_backup_last_run_timestamp_seconds $(date +%s)"
+        echo "# HELP ouvroir_backup_last_success_timestamp_seconds When the last backup succeeded (0: never)."
+        echo "# TYPE ouvroir_backup_last_success_timestamp_seconds gauge"
+        echo "ouvroir_backup_last_success_timestamp_seconds $last"
+    } >"$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$dir/ouvroir-backup.prom"
+}
+
 take_lock() {
     exec 9>"$BACKUP_LOCK"
     flock -w 3600 9 || die "another backup or restore holds $BACKUP_LOCK"

@@ -104,6 +104,8 @@ main() {
     case "$cmd" in
         run)
             take_lock
+            # The monitoring host reads the outcome (BackupFailed, BackupMissing), failure or not.
+            trap 'write_backup_metrics $?' EXIT
             backup
             ;;
         dump)
