@@ -24,7 +24,11 @@ export const iiif: RoleSpec<"iiif"> = {
     cloudInit: { template: "iiif-server.yaml" },
     apply: { secrets: () => [] },
     monitor: {
-        units: ["cantaloupe[.]service", "lighttpd[.]service", "ouvroir-iiif-manifests-http[.]service"],
+        units: [
+            "cantaloupe[.]service",
+            "lighttpd[.]service",
+            "ouvroir-iiif-manifests-http[.]service",
+        ],
         probes: [
             { name: "image-api", rule: "cantaloupe", module: "http", path: "/iiif/2/" },
             { name: "manifests", rule: "manifests", module: "http", path: "/collection.json" },

@@ -641,3 +641,83 @@ describe("the sshConfig output", () => {
         );
     });
 });
+
+describe("the textfile metrics the node exporter reads", () => {
+    const read = (file: string): string => fs.readFileSync(file, "utf8");
+
+    it("a backup run writes its outcome, a failure too, and keeps the time of the last success", () => {
+        const dir = path.join(tmp, "textfile-backup");
+        const state = path.join(tmp, "backup-state");
+        fs.mkdirSync(dir, { recursive: true });
+        fs.mkdirSync(state, { recursive: true });
+        fs.writeFileSync(path.join(state, "last-success"), "2026-12-01T02:00:00Z\n");
+        const write = (status: number): string => {
+            execFileSync("bash", [
+                "-c",
+                '. "$1"; BACKUP_STATE="$2"; OUVROIR_TEXTFILE_DIR="$3" write_backup_metrics "$4"',
+                "bash",
+                path.join(ROOT, "cloud-init/files/backup/backup-lib.sh"),
+                state,
+                dir,
+                String(status),
+            ]);
+            return read(path.join(dir, "ouvroir-backup.prom"));
+        };
+        const last = Date.parse("2026-12-01T02:00:00Z") / 1000;
+        const failed = write(1);
+        expect(failed).toMatch(/^ouvroir_backup_last_run_success 0$/m);
+        expect(failed).toMatch(
+            new RegExp(`^ouvroir_backup_last_success_timestamp_seconds ${last}$`, "m"),
+        );
+        expect(write(0)).toMatch(/^ouvroir_backup_last_run_success 1$/m);
+        fs.rmSync(path.join(state, "last-success"));
+        expect(write(1)).toMatch(/^ouvroir_backup_last_success_timestamp_seconds 0$/m);
+        const lint = spawnSync(path.join(bin, "promtool"), ["check", "metrics"], {
+            input: write(0),
+            encoding: "utf8",
+        });
+        expect([lint.status, lint.stdout + lint.stderr]).toEqual([0, ""]);
+    });
+
+    it("the backup's every run sets the trap before reading its settings (missing keys are reported)", () => {
+        const script = read(path.join(ROOT, "cloud-init/files/backup/ouvroir-backup.sh"));
+        const trap = script.indexOf(`[[ "$cmd" == run ]] && trap 'write_backup_metrics $?' EXIT`);
+        expect(trap).toBeGreaterThan(0);
+        expect(trap).toBeLessThan(script.indexOf("    load_backup_config"));
+    });
+
+    it("node-metrics: a reboot asked for, security updates pending, each researcher's Docker", () => {
+        const dir = path.join(tmp, "textfile-node");
+        fs.mkdirSync(dir, { recursive: true });
+        const researchers = path.join(tmp, "researchers");
+        fs.writeFileSync(researchers, "alice 100 1024\nx;y 1 1\n");
+        const reboot = path.join(tmp, "reboot-required");
+        fs.writeFileSync(reboot, "*** System restart required ***\n");
+        const run = (): string => {
+            execFileSync("bash", [path.join(ROOT, "cloud-init/files/base/node-metrics.sh"), dir], {
+                env: {
+                    ...process.env,
+                    OUVROIR_RESEARCHERS_FILE: researchers,
+                    OUVROIR_REBOOT_FILE: reboot,
+                },
+            });
+            return read(path.join(dir, "ouvroir-node.prom"));
+        };
+        const text = run();
+        expect(text).toMatch(/^ouvroir_reboot_required 1$/m);
+        expect(text).toMatch(/^ouvroir_security_updates_pending \d+$/m);
+        // No account alice on this machine: her Docker is reported down, not left out.
+        expect(text).toMatch(/^ouvroir_service_up\{service="docker@alice"\} 0$/m);
+        expect(text).not.toContain("x;y");
+        const at = Number(/^ouvroir_node_metrics_timestamp_seconds (\d+)$/m.exec(text)?.[1]);
+        expect(Math.abs(at - Date.now() / 1000)).toBeLessThan(60);
+        const lint = spawnSync(path.join(bin, "promtool"), ["check", "metrics"], {
+            input: text,
+            encoding: "utf8",
+        });
+        expect([lint.status, lint.stdout + lint.stderr]).toEqual([0, ""]);
+        fs.rmSync(reboot);
+        expect(run()).toMatch(/^ouvroir_reboot_required 0$/m);
+        expect(fs.readdirSync(dir)).toEqual(["ouvroir-node.prom"]);
+    });
+});

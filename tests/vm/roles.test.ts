@@ -33,7 +33,12 @@ import {
 } from "../harness/vm/qemu";
 import { defaultKeyDir, researcherKeyPair, roleVm, waitHealthy } from "../harness/vm/roleVm";
 import { UserDataInput } from "../../components/userData";
+import { shellWord } from "../../components/escape";
+import { Mail, SmtpSink, startSmtpSink } from "../harness/vm/smtpSink";
+import { ensureBridge, HOST_PRIVATE_IP } from "../harness/vm/qemu";
+import { SMTP_SINK_PORT } from "../harness/vm/inputs";
 import {
+    afterAnotherBackup,
     BACKUP_ROLES,
     backupRolesFrom,
     BackedUp,
@@ -358,7 +363,14 @@ async function bootPrivate(role: RoleName): Promise<void> {
     await startBoot(role);
 }
 
+/** The lab's SMTP relay, standing on this machine (harness/vm/smtpSink.ts). */
+let smtpSink: SmtpSink | undefined;
+
 beforeAll(async () => {
+    if (needsWeb) {
+        ensureBridge();
+        smtpSink = await startSmtpSink(HOST_PRIVATE_IP, SMTP_SINK_PORT);
+    }
     base = ensureBaseImage();
     publicKey = ensureSshKey(defaultKeyDir()).publicKey;
     fs.mkdirSync(RUN_DIR, { recursive: true });
@@ -393,6 +405,7 @@ afterAll(async () => {
     await Promise.all((Object.keys(vms) as RoleName[]).map(stop));
     await restoreQueue;
     backupTarget?.stop();
+    await smtpSink?.stop();
     const rows = (Object.keys(figures) as RoleName[]).map(
         (r) =>
             `${r.padEnd(8)} ${figures[r]!.cloudInit.toFixed(0).padStart(6)} ${figures[r]!.healthy.toFixed(0).padStart(8)}`,
@@ -410,6 +423,72 @@ afterAll(async () => {
     );
     if (!process.env.OUVROIR_VM_KEEP) fs.rmSync(RUN_DIR, { recursive: true, force: true });
 });
+
+/** Prometheus's answer to an instant query, asked on the monitoring host (the web server). */
+async function promQuery(query: string): Promise<{ metric: Record<string, string> }[]> {
+    const out = await sh(
+        vmOf("web"),
+        `curl -sf -G http://127.0.0.1:9090/api/v1/query --data-urlencode ${shellWord(`query=${query}`)}`,
+    );
+    return (JSON.parse(out) as { data: { result: { metric: Record<string, string> }[] } }).data
+        .result;
+}
+
+/** The alerts Alertmanager holds as active (firing, neither silenced nor inhibited). */
+async function activeAlerts(): Promise<Record<string, string>[]> {
+    const out = await sh(
+        vmOf("web"),
+        "curl -sf 'http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false&inhibited=false'",
+    );
+    return (JSON.parse(out) as { labels: Record<string, string> }[]).map((a) => a.labels);
+}
+
+/** Polls `probe` every 5 s until it returns something, or fails after `timeoutMs` naming `what`. */
+async function waitFor<T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    timeoutMs: number,
+): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const v = await probe();
+            if (v !== undefined) return v;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > deadline)
+            throw new Error(
+                `${what}: not after ${timeoutMs / 1000} s${last ? ` (${String(last)})` : ""}`,
+            );
+        await new Promise((res) => setTimeout(res, 5000));
+    }
+}
+
+/**
+ * HARNESS STAND-IN, test only: the monitoring host's clock, sped up. The rules wait 10 s
+ * instead of their 5 min to 24 h (the unit layer's promtool tests prove the real durations),
+ * Prometheus scrapes and evaluates every 5 s instead of 30 s, and Alertmanager groups for 5 s
+ * and repeats after 10 s instead of 30 s and 5 min. Idempotent: re-applied after any day-2 push.
+ */
+const SPEED_UP_MONITORING = [
+    "set -e",
+    "cd /etc/ouvroir/monitoring",
+    "sudo sed -i -E 's/^( +)for: .*/\\1for: 10s/' rules.yml",
+    "sudo sed -i -E 's/^( +)(scrape_interval|evaluation_interval): .*/\\1\\2: 5s/' prometheus.yml",
+    "sudo sed -i -E 's/^( +)group_wait: .*/\\1group_wait: 5s/; s/^( +)group_interval: .*/\\1group_interval: 10s/' alertmanager-nosecrets.yml",
+    "if ! grep -q 'for: 10s' rules.yml || grep -qE 'for: [0-9]+[mh]' rules.yml; then echo 'rules not sped up' >&2; exit 1; fi",
+    "sudo systemctl restart prometheus.service prometheus-alertmanager.service",
+    "for i in $(seq 1 60); do curl -sf -o /dev/null http://127.0.0.1:9090/-/ready && curl -sf -o /dev/null http://127.0.0.1:9093/-/ready && exit 0; sleep 2; done; exit 1",
+].join("\n");
+
+/** A notification as the operator reads it (quoted-printable undone). */
+function mailText(m: Mail): string {
+    return m.data
+        .replace(/=\r\n/g, "")
+        .replace(/=([0-9A-F]{2})/g, (_s, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
 
 describeRole("web")("web server", () => {
     it("finished cloud-init without errors, data on the volume", async () => {
@@ -459,6 +538,43 @@ describeRole("web")("web server", () => {
             expect(s.headers["x-content-type-options"]).toBe("nosniff");
         });
     });
+    it("monitors from its loopback only: Prometheus, Alertmanager and the exporters never listen outside", async () => {
+        const vm = vmOf("web");
+        await check(["web"], async () => {
+            const listening = (await sh(vm, "ss -ltnH | awk '{print $4}' | sort -u")).split("\n");
+            for (const port of [9090, 9093, 9115, 9100]) {
+                expect([port, listening.filter((l) => l.endsWith(`:${port}`))]).toEqual([
+                    port,
+                    [`127.0.0.1:${port}`],
+                ]);
+            }
+            // No clustering port: Alertmanager alone.
+            expect(listening.filter((l) => l.endsWith(":9094"))).toEqual([]);
+            // From this machine (anyone but an SSH tunnel): nothing answers.
+            const direct = await execFileP("curl", [
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "5",
+                `http://${WEB}:9090/`,
+            ]).then(
+                () => "answered",
+                () => "no answer",
+            );
+            expect(direct).toBe("no answer");
+            await sh(vm, SPEED_UP_MONITORING);
+            await waitFor(
+                "the web server's own node exporter scraped",
+                async () =>
+                    (await promQuery('up{job="node",role="web"} == 1')).length === 1
+                        ? true
+                        : undefined,
+                180_000,
+            );
+        });
+    });
+
     itIsHardened("web");
 });
 
@@ -619,6 +735,100 @@ describeRole("iiif")("IIIF server", () => {
         });
     });
 
+    it("publishes a manifest per document that eScriptorium imports: every canvas's image within its 30 s timeout", async () => {
+        const vm = vmOf("iiif");
+        vmOf("web");
+        await check(["web", "iiif"], async () => {
+            // A document: a folder of pages on the volume (name order), then the timer's run.
+            const tif = path.join(RUN_DIR, "vmtest-page.tif");
+            await execFileP("bash", [path.join(REPO_ROOT, "tests/harness/vm/test-image.sh"), tif]);
+            await vm.copyIn(tif, "/tmp/vmtest-page.tif");
+            await sh(
+                vm,
+                "set -e; d='/srv/data/iiif/images/registre vmtest'; sudo install -d \"$d\"; " +
+                    'for p in f02 f01; do sudo install -m 0644 /tmp/vmtest-page.tif "$d/$p.tif"; done; ' +
+                    "sudo systemctl start ouvroir-iiif-manifests.service",
+            );
+            const t0 = Date.now();
+            const collection = await request(
+                `https://${PUBLIC_HOSTNAME}/iiif/manifests/collection.json`,
+            );
+            expect([collection.status, collection.headers["access-control-allow-origin"]]).toEqual([
+                200,
+                "*",
+            ]);
+            const entry = (
+                JSON.parse(collection.body.toString()) as {
+                    manifests: { "@id": string; label: string }[];
+                }
+            ).manifests.find((m) => m.label === "registre vmtest");
+            expect(entry?.["@id"]).toBe(
+                `https://${PUBLIC_HOSTNAME}/iiif/manifests/registre%20vmtest/manifest.json`,
+            );
+            // eScriptorium's importer: the manifest, then each canvas's service at full size.
+            const manifest = await request(entry!["@id"], ["--max-time", "30"]);
+            expect([manifest.status, manifest.headers["access-control-allow-origin"]]).toEqual([
+                200,
+                "*",
+            ]);
+            const file = path.join(RUN_DIR, "vmtest-manifest.json");
+            fs.writeFileSync(file, manifest.body);
+            const py = (
+                await execFileP("bash", [path.join(REPO_ROOT, "tests/harness/python-tools.sh")])
+            ).stdout.trim();
+            const validated = await execFileP(py, [
+                path.join(REPO_ROOT, "tests/harness/iiif/validate.py"),
+                file,
+            ]);
+            expect(JSON.parse(validated.stdout.trim())).toEqual({
+                file,
+                type: "sc:Manifest",
+                canvases: 2,
+                warnings: [],
+            });
+            const canvases = (
+                JSON.parse(manifest.body.toString()) as {
+                    sequences: {
+                        canvases: {
+                            label: string;
+                            width: number;
+                            images: { resource: { service: { "@id": string } } }[];
+                        }[];
+                    }[];
+                }
+            ).sequences[0]!.canvases;
+            expect(canvases.map((c) => [c.label, c.width])).toEqual([
+                ["f01", 640],
+                ["f02", 640],
+            ]);
+            const times: number[] = [];
+            for (const c of canvases) {
+                const url = `${c.images[0]!.resource.service["@id"]}/full/full/0/default.jpg`;
+                const t = Date.now();
+                const img = await request(url, ["--max-time", "30"]);
+                times.push((Date.now() - t) / 1000);
+                expect([url, img.status, img.body.subarray(0, 2).toString("hex")]).toEqual([
+                    url,
+                    200,
+                    "ffd8",
+                ]);
+            }
+            figureLines.push(
+                `eScriptorium's import of a 2-page document: manifest and images in ${((Date.now() - t0) / 1000).toFixed(1)} s (slowest image ${Math.max(...times).toFixed(1)} s of its 30 s)`,
+            );
+            // The monitoring host sees the IIIF VM and probes its services.
+            await waitFor(
+                "the IIIF server scraped and its manifests probed",
+                async () =>
+                    (await promQuery('up{job="node",role="iiif"} == 1')).length === 1 &&
+                    (await promQuery('probe_success{probe="iiif manifests"} == 1')).length === 1
+                        ? true
+                        : undefined,
+                300_000,
+            );
+        });
+    });
+
     itIsHardened("iiif");
 
     afterAll(() => stop("iiif"));
@@ -696,6 +906,123 @@ describeRole("app")("app server", () => {
 
     itIsHardened("app");
     itBacksUp("app");
+
+    it("tells the operator: a full volume, a stopped app and a failed backup fire in Alertmanager, mail leaves through the relay, all resolve after the fix", async () => {
+        const vm = vmOf("app");
+        const web = vmOf("web");
+        await check(["web", "app"], async () => {
+            const sink = smtpSink;
+            if (!sink) throw new Error("the SMTP sink did not start");
+            await sh(web, SPEED_UP_MONITORING);
+            await waitFor(
+                "the app server scraped",
+                async () =>
+                    (await promQuery('up{job="node",role="app"} == 1')).length === 1
+                        ? true
+                        : undefined,
+                300_000,
+            );
+            // The backup's half runs when this run backs the app server up (CI does).
+            const backup =
+                (
+                    await vm.ssh(
+                        "test -x /usr/local/sbin/ouvroir-backup && sudo test -s /etc/ouvroir/backup.env",
+                    )
+                ).code === 0;
+            const t0 = Date.now();
+            await sh(
+                vm,
+                'set -e; read -r size used <<<"$(df -B1 --output=size,used /srv/data | tail -n 1)"; ' +
+                    "sudo fallocate -l $(( size * 90 / 100 - used )) /srv/data/vmtest-fill",
+            );
+            await sh(vm, "sudo systemctl stop ouvroir-app@ledger.service");
+            if (backup) {
+                // The keys gone (an operator's mistake): the night's run fails and says so.
+                await sh(vm, "sudo mv /etc/ouvroir/backup.env /etc/ouvroir/backup.env.vmtest");
+                const run = await vm.ssh("sudo systemctl start ouvroir-backup.service", 600_000);
+                expect(run.code).not.toBe(0);
+                expect(
+                    await sh(vm, "cat /var/lib/prometheus/node-exporter/ouvroir-backup.prom"),
+                ).toMatch(/^ouvroir_backup_last_run_success 0$/m);
+            }
+            const expected: [string, string | undefined][] = [
+                ["DataVolumeAlmostFull", undefined],
+                ["ServiceDown", "ouvroir-app@ledger.service"],
+                ...(backup ? [["BackupFailed", undefined] as [string, undefined]] : []),
+            ];
+            const holds = (
+                alerts: Record<string, string>[],
+                [name, service]: [string, string | undefined],
+            ): boolean =>
+                alerts.some(
+                    (a) =>
+                        a.alertname === name &&
+                        a.role === "app" &&
+                        (service === undefined || a.service === service),
+                );
+            await waitFor(
+                `${expected.map((e) => e[0]).join(", ")} firing in Alertmanager`,
+                async () => {
+                    const alerts = await activeAlerts();
+                    return expected.every((e) => holds(alerts, e)) ? alerts : undefined;
+                },
+                600_000,
+            );
+            const firedS = (Date.now() - t0) / 1000;
+            const mailed = (status: string, name: string): Mail | undefined =>
+                sink.mails.find(
+                    (m) =>
+                        mailText(m).includes(`[${status}`) &&
+                        mailText(m).includes(name) &&
+                        mailText(m).includes("app"),
+                );
+            await waitFor(
+                "the notifications through the relay",
+                async () => (expected.every(([n]) => mailed("FIRING", n)) ? true : undefined),
+                300_000,
+            );
+            const full = mailed("FIRING", "DataVolumeAlmostFull") as Mail;
+            expect(full.to).toEqual(["operateur@ouvroir.test"]);
+            expect(mailText(full)).toContain(
+                "pulumi config set --path 'ouvroir:roles.app.dataVolumeGb'",
+            );
+
+            // The fix: space freed, the app started, the keys back and a backup that succeeds.
+            const t1 = Date.now();
+            await sh(
+                vm,
+                "sudo rm -f /srv/data/vmtest-fill && sudo systemctl start ouvroir-app@ledger.service",
+            );
+            if (backup) {
+                await sh(
+                    vm,
+                    "sudo mv /etc/ouvroir/backup.env.vmtest /etc/ouvroir/backup.env && sudo systemctl start ouvroir-backup.service",
+                );
+                expect(
+                    await sh(vm, "cat /var/lib/prometheus/node-exporter/ouvroir-backup.prom"),
+                ).toMatch(/^ouvroir_backup_last_run_success 1$/m);
+                // The restore on a new VM takes this latest snapshot.
+                if (backedUp.app) backedUp.app = await afterAnotherBackup(vm, backedUp.app);
+            }
+            await waitFor(
+                "every alert resolved in Alertmanager",
+                async () => {
+                    const alerts = await activeAlerts();
+                    return expected.every((e) => !holds(alerts, e)) ? true : undefined;
+                },
+                600_000,
+            );
+            const resolvedS = (Date.now() - t1) / 1000;
+            await waitFor(
+                "the resolved notifications",
+                async () => (expected.every(([n]) => mailed("RESOLVED", n)) ? true : undefined),
+                300_000,
+            );
+            figureLines.push(
+                `alerts (rules' 'for' at 10 s, test only): ${expected.map((e) => e[0]).join(", ")} active in Alertmanager ${firedS.toFixed(0)} s after the faults, resolved ${resolvedS.toFixed(0)} s after the fix; ${sink.mails.length} mails through the relay`,
+            );
+        });
+    });
 
     afterAll(() => stopAndRestore("app"));
 });

@@ -100,12 +100,13 @@ backup() {
 main() {
     local cmd="${1:-run}"
     [[ $# -gt 0 ]] && shift
+    # A run reports its outcome to the monitoring host (BackupFailed, BackupMissing), whatever
+    # stops it: its settings or keys missing too.
+    [[ "$cmd" == run ]] && trap 'write_backup_metrics $?' EXIT
     load_backup_config
     case "$cmd" in
         run)
             take_lock
-            # The monitoring host reads the outcome (BackupFailed, BackupMissing), failure or not.
-            trap 'write_backup_metrics $?' EXIT
             backup
             ;;
         dump)

@@ -12,6 +12,7 @@ import {
     UserDataInput,
     buildCloudConfig,
 } from "../../../components/userData";
+import type { AlertSettings } from "../../../components/monitoring";
 import { firstBootDocument } from "../../../components/applier";
 import { serializeCloudConfig } from "../../../components/cloudConfig";
 import { HostKey, hostKeyFromSeed } from "../../../components/hostKey";
@@ -88,7 +89,26 @@ export interface HarnessOptions {
     readonly sqlEngine?: "mariadb" | "postgresql";
     readonly apps?: readonly App[];
     readonly dataVolumeSerial?: string;
+    /** The monitoring host's receivers; default: e-mail to the harness's SMTP sink. */
+    readonly alerts?: AlertSettings;
 }
+
+/** The port of the harness's SMTP sink (smtpSink.ts) on this machine's bridge address. */
+export const SMTP_SINK_PORT = 2525;
+
+/**
+ * HARNESS STAND-IN: the lab's relay is the SMTP sink on this machine (no TLS, no login; the
+ * login and its secret are proven in the unit layer, tests/unit/monitoring.test.ts).
+ */
+export const HARNESS_ALERTS: AlertSettings = {
+    email: {
+        to: ["operateur@ouvroir.test"],
+        from: "alertes@ouvroir.test",
+        smarthost: `${HOST_PRIVATE_IP}:${SMTP_SINK_PORT}`,
+        requireTls: false,
+    },
+    webhook: false,
+};
 
 export function researcherFor(sshPublicKey: string): Researcher {
     return { name: "alice", sshPublicKeys: [sshPublicKey], cpuPercent: 100, memoryMiB: 1024 };
@@ -118,6 +138,7 @@ export function harnessInput(role: RoleName, o: HarnessOptions): UserDataInput {
             ...(o.researcherKey ? [selfServeResearcher(o.researcherKey)] : []),
         ],
         apps: o.apps ?? HARNESS_APPS,
+        ...(ROLES[role].takes.includes("alerts") ? { alerts: o.alerts ?? HARNESS_ALERTS } : {}),
         sqlEngine: o.sqlEngine ?? "mariadb",
         packageSource: "debian",
         downloads: {
