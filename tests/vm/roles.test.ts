@@ -34,6 +34,7 @@ import {
 import { defaultKeyDir, researcherKeyPair, roleVm, waitHealthy } from "../harness/vm/roleVm";
 import { UserDataInput } from "../../components/userData";
 import { shellWord } from "../../components/escape";
+import { formatStatus, parseAnswers, remoteScript } from "../../tools/status";
 import { Mail, SmtpSink, startSmtpSink } from "../harness/vm/smtpSink";
 import { ensureBridge, HOST_PRIVATE_IP } from "../harness/vm/qemu";
 import { SMTP_SINK_PORT } from "../harness/vm/inputs";
@@ -572,6 +573,22 @@ describeRole("web")("web server", () => {
                         : undefined,
                 180_000,
             );
+            // `npm run status`'s questions, asked here as the tool asks them over SSH.
+            const answers = parseAnswers(await sh(vm, remoteScript()));
+            const report = formatStatus(
+                {
+                    stack: "vmtest",
+                    bastion: WEB,
+                    adminUser: "debian",
+                    roles: ["web"],
+                    endpoints: {},
+                    knownHosts: "",
+                },
+                answers,
+                new Date(),
+            );
+            expect(report).toMatch(/^web +up +\d+ % of \d+ GB +\d+ % +none set up$/m);
+            expect(report).toContain("Alerts firing");
         });
     });
 
