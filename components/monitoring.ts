@@ -59,6 +59,8 @@ export interface Alert {
     /** How long the condition holds before the alert fires. */
     readonly for: string;
     readonly severity: "critical" | "warning";
+    /** When it fires, in words (README's table). */
+    readonly when: string;
     /** The notification's text (Prometheus template). */
     readonly summary: string;
     /** What to do, for the README's table. */
@@ -75,6 +77,7 @@ export const ALERTS: readonly Alert[] = [
         expr: 'up{job="node"} == 0',
         for: "5m",
         severity: "critical",
+        when: "a VM's node exporter does not answer the monitoring host",
         summary:
             "The {{ $labels.role }} server ({{ $labels.instance }}) does not answer the monitoring host.",
         action: "Open the VM's console log in the dashboard (`openstack console log show <name>`); reboot it (`openstack server reboot <name>`). If it does not come back, rebuild it: list the role in `ouvroir:rebuild` for one `pulumi up` (its data volume is kept).",
@@ -86,6 +89,7 @@ export const ALERTS: readonly Alert[] = [
             " or ouvroir_service_up == 0",
         for: "5m",
         severity: "critical",
+        when: "a service the role runs is not active (a researcher's Docker on the sandbox host too)",
         summary: "{{ $labels.service }} is not running on the {{ $labels.role }} server.",
         action: "`ssh <host>` then `systemctl status <service>` and `journalctl -u <service> -n 100`; `sudo systemctl restart <service>`. Most services restart themselves on failure: one still down has a cause in its log (a full disk, a bad configuration pushed by day-2).",
     },
@@ -94,6 +98,7 @@ export const ALERTS: readonly Alert[] = [
         expr: "probe_success == 0",
         for: "5m",
         severity: "critical",
+        when: "a site (through Nginx, with its host name) or a role's service port does not answer",
         summary: "{{ $labels.probe }} ({{ $labels.instance }}) does not answer.",
         action: "A site through Nginx: `curl -skI https://<domain>/` from the web server, then the upstream's service (ServiceDown usually fires with it). A service's port: its host's service and firewall (`sudo nft list ruleset`).",
     },
@@ -102,6 +107,7 @@ export const ALERTS: readonly Alert[] = [
         expr: `${used("/srv/data")} >= 0.85`,
         for: "10m",
         severity: "warning",
+        when: "a data volume is ≥ 85 % full",
         summary:
             "The data volume of the {{ $labels.role }} server is {{ $value | humanizePercentage }} full: grow it with `pulumi config set --path 'ouvroir:roles.{{ $labels.role }}.dataVolumeGb' <GB>` then `pulumi up` (online, no copy).",
         action: "Grow it: `pulumi config set --path 'ouvroir:roles.<role>.dataVolumeGb' <bigger>` then `pulumi up`; Cinder extends the volume and the VM grows its filesystem online (docs/architecture.md). Check the quota report first (`pulumi stack output quota`).",
@@ -111,6 +117,7 @@ export const ALERTS: readonly Alert[] = [
         expr: `${used("/")} >= 0.85`,
         for: "10m",
         severity: "warning",
+        when: "a boot disk is ≥ 85 % full",
         summary:
             "The boot disk of the {{ $labels.role }} server is {{ $value | humanizePercentage }} full.",
         action: "`sudo du -xh / --max-depth=2 | sort -h | tail`; usually logs (`journalctl --vacuum-size=200M`) or apt's cache (`apt-get clean`). Data belongs on the data volume; a bigger boot disk is `ouvroir:bootVolumeGb` and a rebuild.",
@@ -120,6 +127,7 @@ export const ALERTS: readonly Alert[] = [
         expr: "ouvroir_backup_last_run_success == 0",
         for: "1m",
         severity: "critical",
+        when: "the last off-site backup run failed (its keys missing too)",
         summary: "The last off-site backup of the {{ $labels.role }} server failed.",
         action: "`sudo journalctl -u ouvroir-backup -n 100` on the host; run it again with `sudo systemctl start ouvroir-backup` once the cause is fixed (the bucket's keys, the endpoint, a full volume). docs/backup.md.",
     },
@@ -128,6 +136,7 @@ export const ALERTS: readonly Alert[] = [
         expr: "time() - ouvroir_backup_last_success_timestamp_seconds > 26 * 3600",
         for: "5m",
         severity: "critical",
+        when: "no successful off-site backup for 26 h",
         summary:
             "The {{ $labels.role }} server has had no successful off-site backup for more than 26 hours.",
         action: "As for BackupFailed; if no run happened at all, `systemctl list-timers ouvroir-backup.timer` on the host.",
@@ -137,6 +146,7 @@ export const ALERTS: readonly Alert[] = [
         expr: "probe_ssl_earliest_cert_expiry - time() < 14 * 86400",
         for: "1h",
         severity: "warning",
+        when: "a site's certificate expires in < 14 days",
         summary: "The certificate of {{ $labels.probe }} expires in less than 14 days.",
         action: "certbot renews 30 days ahead: it failed. `sudo journalctl -u ouvroir-certbot -n 50` on the web server (DNS not pointing at the floating IP, port 80 closed, Let's Encrypt's rate limits); `sudo systemctl start ouvroir-certbot` once fixed.",
     },
@@ -145,6 +155,7 @@ export const ALERTS: readonly Alert[] = [
         expr: "ouvroir_reboot_required == 1",
         for: "1h",
         severity: "warning",
+        when: "an upgrade asked for a reboot",
         summary: "The {{ $labels.role }} server needs a reboot to finish its security updates.",
         action: "Reboot it at a quiet hour: `sudo systemctl reboot` (services and mounts come back by themselves; the web server's reboot interrupts the sites for a minute).",
     },
@@ -153,6 +164,7 @@ export const ALERTS: readonly Alert[] = [
         expr: "ouvroir_security_updates_pending > 0",
         for: "24h",
         severity: "warning",
+        when: "security updates wait, not installed",
         summary:
             "{{ $value }} security update(s) wait on the {{ $labels.role }} server since a day: unattended-upgrades did not install them.",
         action: "`sudo unattended-upgrade -d` shows why (a held package, a configuration prompt, dpkg interrupted: `sudo dpkg --configure -a`).",
@@ -162,11 +174,37 @@ export const ALERTS: readonly Alert[] = [
         expr: "time() - ouvroir_node_metrics_timestamp_seconds > 3600",
         for: "10m",
         severity: "warning",
+        when: "a VM's update and backup metrics are over an hour old",
         summary:
             "The {{ $labels.role }} server has not refreshed its update and backup metrics for an hour.",
         action: "`systemctl status ouvroir-node-metrics.timer ouvroir-node-metrics.service` on the host.",
     },
 ];
+
+/** The README's "Operating" table (between its alerts markers; `npm run config:docs` writes it). */
+export const ALERTS_START =
+    "<!-- alerts:start (from components/monitoring.ts ALERTS: npm run config:docs) -->";
+export const ALERTS_END = "<!-- alerts:end -->";
+
+/** Pure: the alerts as a Markdown table: name, severity, when, after how long, what to do. */
+export function renderAlertsTable(alerts: readonly Alert[] = ALERTS): string {
+    const cell = (t: string): string => t.replace(/\|/g, "\\|");
+    return [
+        "| alert | severity | fires when | for | what to do |",
+        "|---|---|---|---|---|",
+        ...alerts.map(
+            (a) => `| ${a.name} | ${a.severity} | ${cell(a.when)} | ${a.for} | ${cell(a.action)} |`,
+        ),
+    ].join("\n");
+}
+
+/** Pure: the README with its alerts table rendered from ALERTS. */
+export function withAlertsTable(readme: string): string {
+    const a = readme.indexOf(ALERTS_START);
+    const b = readme.indexOf(ALERTS_END);
+    if (a < 0 || b < a) throw new Error("README.md: the alerts table's markers are missing");
+    return `${readme.slice(0, a)}${ALERTS_START}\n${renderAlertsTable()}\n${readme.slice(b)}`;
+}
 
 /** Pure: Prometheus's rules file. */
 export function renderAlertRules(alerts: readonly Alert[] = ALERTS): string {

@@ -1,9 +1,10 @@
 /**
  * `npm run config:docs`: writes Pulumi.yaml and the README's settings table from the key table
- * (config/keys.ts). `--check` only says whether they are up to date (exit 1 if not).
+ * (config/keys.ts), and the README's alerts table from components/monitoring.ts. `--check` only says whether they are up to date (exit 1 if not).
  */
 import * as fs from "fs";
 import * as path from "path";
+import { withAlertsTable } from "../components/monitoring";
 import { renderPulumiYaml, withReadmeTable } from "../config/docs";
 
 const USAGE = "usage: npm run config:docs [-- --check]";
@@ -22,7 +23,9 @@ if (bad !== undefined) {
 const root = path.join(__dirname, "..");
 const files = {
     "Pulumi.yaml": renderPulumiYaml(),
-    "README.md": withReadmeTable(fs.readFileSync(path.join(root, "README.md"), "utf8")),
+    "README.md": withAlertsTable(
+        withReadmeTable(fs.readFileSync(path.join(root, "README.md"), "utf8")),
+    ),
 };
 let stale = 0;
 for (const [name, text] of Object.entries(files)) {

@@ -21,6 +21,7 @@ import {
     renderPrometheusConfig,
     unitInclude,
     validateAlertSettings,
+    withAlertsTable,
 } from "../../components/monitoring";
 import { renderDay2Script } from "../../components/day2";
 import { sshConfig } from "../../components/outputs";
@@ -720,4 +721,38 @@ describe("the textfile metrics the node exporter reads", () => {
         expect(run()).toMatch(/^ouvroir_reboot_required 0$/m);
         expect(fs.readdirSync(dir)).toEqual(["ouvroir-node.prom"]);
     });
+});
+
+describe("what the README's Operating section says", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+    it("its alerts table is the rules' (npm run config:docs)", () => {
+        expect(withAlertsTable(readme)).toBe(readme);
+        for (const a of ALERTS) expect(readme).toContain(`| ${a.name} | ${a.severity} |`);
+    });
+
+    it("scrapes every 30 s and keeps 30 days, 2 GB at most, on the web server's data volume", () => {
+        const doc = YAML.parse(renderPrometheusConfig(webInput)) as {
+            global: Record<string, string>;
+        };
+        expect(doc.global).toEqual({ scrape_interval: "30s", evaluation_interval: "30s" });
+        const dropIn = (
+            buildCloudConfig(webInput)["write_files"] as { path: string; content?: string }[]
+        ).find((f) => f.path === "/etc/systemd/system/prometheus.service.d/10-ouvroir.conf");
+        expect(dropIn?.content).toContain(
+            "--storage.tsdb.path=/srv/data/prometheus --storage.tsdb.retention.time=30d --storage.tsdb.retention.size=2GB",
+        );
+    });
+
+    it("a protected stack without ouvroir:alerts is warned at preview; prod sets them", async () => {
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        const seen = (): string => warn.mock.calls.map((c) => String(c[0])).join("\n");
+        await runProgram("prod");
+        expect(seen()).not.toContain("ouvroir:alerts is not set");
+        await runProgram("prod", { alerts: {} });
+        expect(seen()).toContain(
+            "ouvroir:alerts is not set: no one is told when a disk fills, a service stops or a backup fails (README, Operating).",
+        );
+        warn.mockRestore();
+    }, 60_000);
 });
