@@ -22,6 +22,13 @@ const OUTPUTS = {
     knownHosts: "206.12.90.7 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample\n",
 };
 const view = stackView("prod", OUTPUTS);
+/** The report's last lines: the stack's URLs from its outputs. */
+const URL_LINES = [
+    "URLs:",
+    "  web: https://ouvroir.example.org/",
+    "  iiif: https://ouvroir.example.org/iiif/3/",
+    "",
+];
 const t = 1_796_000_000;
 const sample = (role: string, value: number, extra: Record<string, string> = {}) => ({
     metric: { role, ...extra },
@@ -100,10 +107,7 @@ describe("npm run status", () => {
                 "Alerts firing (1; what to do: README, Operating):",
                 "  [critical] HostDown: The app server (10.30.0.13:9100) does not answer the monitoring host.",
                 "",
-                "URLs:",
-                "  web: https://ouvroir.example.org/",
-                "  iiif: https://ouvroir.example.org/iiif/3/",
-                "",
+                ...URL_LINES,
             ].join("\n"),
         );
     });
@@ -127,10 +131,7 @@ describe("npm run status", () => {
                 "  iiif",
                 "  app",
                 "",
-                "URLs:",
-                "  web: https://ouvroir.example.org/",
-                "  iiif: https://ouvroir.example.org/iiif/3/",
-                "",
+                ...URL_LINES,
             ].join("\n"),
         );
     });
