@@ -227,11 +227,14 @@ export function renderAlertRules(alerts: readonly Alert[] = ALERTS): string {
     );
 }
 
-/** The node exporter's systemd units of a role: the base services and the role's own. */
+/**
+ * The node exporter's systemd units of a role: the base services and the role's own. Not
+ * nftables.service: the first boot loads the rules with `nft -f` (its table only) and leaves the
+ * unit inactive until a reboot, so its state says nothing of the firewall.
+ */
 export const BASE_UNITS = [
     "ssh[.]service",
     "chrony[.]service",
-    "nftables[.]service",
     "fail2ban[.]service",
     "prometheus-node-exporter[.]service",
 ] as const;

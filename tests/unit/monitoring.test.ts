@@ -506,7 +506,7 @@ describe("every VM's node exporter", () => {
 
     it("reports the role's own units besides the base ones", () => {
         expect(unitInclude("xmldb")).toBe(
-            "(ssh[.]service|chrony[.]service|nftables[.]service|fail2ban[.]service|prometheus-node-exporter[.]service|basex[.]service|basex-rest-gateway[.]service)",
+            "(ssh[.]service|chrony[.]service|fail2ban[.]service|prometheus-node-exporter[.]service|basex[.]service|basex-rest-gateway[.]service)",
         );
         const doc = buildCloudConfig(exampleInput("xmldb"));
         const dropIn = (doc["write_files"] as { path: string; content?: string }[]).find(

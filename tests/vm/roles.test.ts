@@ -952,7 +952,7 @@ describeRole("app")("app server", () => {
                 'set -e; read -r size used <<<"$(df -B1 --output=size,used /srv/data | tail -n 1)"; ' +
                     "sudo fallocate -l $(( size * 90 / 100 - used )) /srv/data/vmtest-fill",
             );
-            await sh(vm, "sudo systemctl stop ouvroir-app@ledger.service");
+            await sh(vm, "sudo systemctl stop ouvroir-app@hello-python.service");
             if (backup) {
                 // The keys gone (an operator's mistake): the night's run fails and says so.
                 await sh(vm, "sudo mv /etc/ouvroir/backup.env /etc/ouvroir/backup.env.vmtest");
@@ -964,7 +964,7 @@ describeRole("app")("app server", () => {
             }
             const expected: [string, string | undefined][] = [
                 ["DataVolumeAlmostFull", undefined],
-                ["ServiceDown", "ouvroir-app@ledger.service"],
+                ["ServiceDown", "ouvroir-app@hello-python.service"],
                 ...(backup ? [["BackupFailed", undefined] as [string, undefined]] : []),
             ];
             const holds = (
@@ -1008,7 +1008,7 @@ describeRole("app")("app server", () => {
             const t1 = Date.now();
             await sh(
                 vm,
-                "sudo rm -f /srv/data/vmtest-fill && sudo systemctl start ouvroir-app@ledger.service",
+                "sudo rm -f /srv/data/vmtest-fill && sudo systemctl start ouvroir-app@hello-python.service",
             );
             if (backup) {
                 await sh(
