@@ -19,9 +19,18 @@ import * as prettier from "prettier";
 
 import { BELUGA, REPO, runProgram, stackFileConfig, StackExport, withMockSecrets } from "./harness";
 
-/** The Pulumi CLI to use, or undefined. */
+/** The Pulumi CLI to use (OUVROIR_PULUMI, PATH, then the engine's cache), or undefined. */
 function findPulumi(): string | undefined {
-    const candidates = [process.env["OUVROIR_PULUMI"], "pulumi"].filter((c): c is string => !!c);
+    const cache = "/var/cache/ouvroir/engine";
+    const cached = fs.existsSync(cache)
+        ? fs
+              .readdirSync(cache)
+              .map((d) => path.join(cache, d, "bin", "pulumi"))
+              .filter((p) => fs.existsSync(p))
+        : [];
+    const candidates = [process.env["OUVROIR_PULUMI"], "pulumi", ...cached].filter(
+        (c): c is string => !!c,
+    );
     for (const c of candidates) {
         try {
             execFileSync(c, ["version"], { stdio: "ignore" });
