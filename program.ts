@@ -29,6 +29,7 @@ import { imageId } from "./components/image";
 import { instanceName } from "./components/naming";
 import { cloudQuotaProblems, formatCloudQuotaTable, readCloudQuota } from "./components/cloudQuota";
 import { endpoints, researcherSshConfig, sshConfig } from "./components/outputs";
+import { MONITORING_QUOTA_NOTE } from "./components/monitoring";
 import { PrivateNetwork } from "./components/privateNetwork";
 import { ROLES, ROLE_NAMES, RoleName, clientRoles, publicRole } from "./components/roles";
 import { RoleUserData, RoleVm } from "./components/roleVm";
@@ -259,6 +260,7 @@ export async function program(): Promise<Record<string, unknown>> {
             table: quota.table,
             usage: quota.columns[0]?.usage,
             allocation: cfg.allocation,
+            monitoring: MONITORING_QUOTA_NOTE,
             // What the cloud granted and used when this ran (absent: it could not be read).
             cloud: cloud && {
                 projectId: cloud.projectId,

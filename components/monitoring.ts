@@ -181,6 +181,13 @@ export const ALERTS: readonly Alert[] = [
     },
 ];
 
+/**
+ * The quota report's line on monitoring (`npm run quota`, the `quota` output): why it costs
+ * nothing of the allocation.
+ */
+export const MONITORING_QUOTA_NOTE =
+    "Monitoring (Prometheus, Alertmanager, the blackbox exporter) runs on the web server: no instance, volume, floating IP or security group of its own (about 300 MB of its RAM and at most 2 GB of its data volume). A monitoring VM of its own would take one more instance, boot volume and security group, and its flavor's vCPUs and RAM.";
+
 /** The README's "Operating" table (between its alerts markers; `npm run config:docs` writes it). */
 export const ALERTS_START =
     "<!-- alerts:start (from components/monitoring.ts ALERTS: npm run config:docs) -->";

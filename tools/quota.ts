@@ -13,6 +13,7 @@ import {
     quotaUsage,
     readStackFileForQuota,
 } from "../config";
+import { MONITORING_QUOTA_NOTE } from "../components/monitoring";
 
 const USAGE = `usage: npm run quota [-- STACK...]
 What the stacks (default: dev and prod) use of the project's allocation, from their stack files
@@ -52,6 +53,7 @@ try {
     } else {
         console.log("\nWithin the allocation. '!' marks a value over it.");
     }
+    console.log(`\n${MONITORING_QUOTA_NOTE}`);
 } catch (e) {
     console.error(e instanceof ConfigError ? e.message : String(e));
     process.exitCode = 1;

@@ -20,6 +20,7 @@ import {
     renderBlackboxConfig,
     renderPrometheusConfig,
     unitInclude,
+    MONITORING_QUOTA_NOTE,
     validateAlertSettings,
     withAlertsTable,
 } from "../../components/monitoring";
@@ -743,6 +744,22 @@ describe("what the README's Operating section says", () => {
             "--storage.tsdb.path=/srv/data/prometheus --storage.tsdb.retention.time=30d --storage.tsdb.retention.size=2GB",
         );
     });
+
+    it("the quota report says what monitoring costs: nothing of its own", async () => {
+        const { outputs } = await runProgram("dev");
+        expect(outputs.quota as Record<string, unknown>).toMatchObject({
+            monitoring: MONITORING_QUOTA_NOTE,
+        });
+        const out = execFileSync(
+            "npx",
+            ["--no-install", "ts-node", "--transpile-only", "tools/quota.ts"],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+            },
+        );
+        expect(out.trimEnd().endsWith(MONITORING_QUOTA_NOTE)).toBe(true);
+    }, 60_000);
 
     it("a protected stack without ouvroir:alerts is warned at preview; prod sets them", async () => {
         const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);

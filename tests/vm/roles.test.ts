@@ -589,6 +589,18 @@ describeRole("web")("web server", () => {
             );
             expect(report).toMatch(/^web +up +\d+ % of \d+ GB +\d+ % +none set up$/m);
             expect(report).toContain("Alerts firing");
+            // What monitoring takes of the web server (the quota report's note says ~300 MB).
+            const rss = Number(
+                await sh(
+                    vm,
+                    "ps -C prometheus,prometheus-alertmanager,prometheus-blackbox-exporter,prometheus-node-exporter -o rss= | awk '{s+=$1} END {print s}'",
+                ),
+            );
+            expect(rss).toBeGreaterThan(0);
+            expect(rss / 1024).toBeLessThan(600);
+            figureLines.push(
+                `monitoring on the web server: ${(rss / 1024).toFixed(0)} MB resident (Prometheus, Alertmanager, 2 exporters)`,
+            );
         });
     });
 
