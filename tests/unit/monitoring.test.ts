@@ -5,7 +5,8 @@
 // receivers' secrets reach only the day-2 push and Alertmanager's merged file; every VM's node
 // exporter is open to the monitoring host alone. Does not prove that the services run, scrape,
 // fire or send mail on a VM (tests/vm/roles.test.ts does), nor Debian 13's versions of the tools.
-import { execFileSync, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
+import { promisify } from "util";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -750,13 +751,12 @@ describe("what the README's Operating section says", () => {
         expect(outputs.quota as Record<string, unknown>).toMatchObject({
             monitoring: MONITORING_QUOTA_NOTE,
         });
-        const out = execFileSync(
+        // Not execFileSync: the event loop must run on while the CLI does (the mocks' last
+        // registrations of the program above complete meanwhile).
+        const { stdout: out } = await promisify(execFile)(
             "npx",
             ["--no-install", "ts-node", "--transpile-only", "tools/quota.ts"],
-            {
-                cwd: ROOT,
-                encoding: "utf8",
-            },
+            { cwd: ROOT, encoding: "utf8" },
         );
         expect(out.trimEnd().endsWith(MONITORING_QUOTA_NOTE)).toBe(true);
     }, 60_000);
