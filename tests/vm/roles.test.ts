@@ -589,7 +589,7 @@ describeRole("web")("web server", () => {
             );
             expect(report).toMatch(/^web +up +\d+ % of \d+ GB +\d+ % +none set up$/m);
             expect(report).toContain("Alerts firing");
-            // What monitoring takes of the web server (the quota report's note says ~300 MB).
+            // What monitoring takes of the web server (the quota report's note says about 200 MB).
             const rss = Number(
                 await sh(
                     vm,
