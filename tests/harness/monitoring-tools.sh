@@ -5,7 +5,10 @@
 # They are the host's release's (Debian 12: Prometheus 2.42, Alertmanager 0.25, blackbox 0.23):
 # the oldest the guests run. Prints the directory of the binaries; cached.
 set -euo pipefail
-cache=/var/cache/ouvroir/monitoring-tools
+# The machine's cache when it may be written (root, CI); else the user's (a laptop).
+base=/var/cache/ouvroir
+{ mkdir -p "$base" && [[ -w "$base" ]]; } 2>/dev/null || base="${XDG_CACHE_HOME:-$HOME/.cache}/ouvroir"
+cache="$base/monitoring-tools"
 bin="$cache/bin"
 if [[ -x "$bin/promtool" && -x "$bin/amtool" && -x "$bin/prometheus-blackbox-exporter" ]]; then
     echo "$bin"

@@ -6,10 +6,13 @@
 set -euo pipefail
 requirements="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/python-requirements.txt"
 key="$(sha256sum "$requirements" | cut -c1-12)"
-venv="/var/cache/ouvroir/python/$key"
+base=/var/cache/ouvroir
+{ mkdir -p "$base" && [[ -w "$base" ]]; } 2>/dev/null || base="${XDG_CACHE_HOME:-$HOME/.cache}/ouvroir"
+venv="$base/python/$key"
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import iiif_prezi, PIL, yaml' 2>/dev/null; then
-    python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null ||
-        { apt-get update -qq >&2 && apt-get install -y -qq python3-venv >&2; }
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        apt-get update -qq >&2 && apt-get install -y -qq python3-venv >&2
+    fi
     rm -rf "$venv"
     python3 -m venv "$venv" >&2
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" >&2
