@@ -20,17 +20,18 @@ export function sshConfig(
         `    HostName ${t("bastion address", bastion.publicIp)}`,
         `    User ${user}`,
     ];
-    const tunnelsOf = (role: string | undefined) =>
-        (role !== undefined && isRoleName(role) ? ROLES[role].tunnels : undefined) ?? [];
-    // The bastion's own tunnels (the monitoring UIs on its loopback).
-    for (const tunnel of tunnelsOf(bastion.role)) {
-        lines.push(
-            `Host ${t("host name", bastion.name)}-${tunnel.suffix}`,
-            `    HostName ${t("bastion address", bastion.publicIp)}`,
-            `    User ${user}`,
-            `    LocalForward ${tunnel.localPort} 127.0.0.1:${tunnel.remotePort}`,
-        );
-    }
+    // A role's tunnel hosts (admin UIs on its loopback): the host's own lines and a forward.
+    const tunnels = (name: string, host: readonly string[], role: string | undefined): void => {
+        const specs = (role !== undefined && isRoleName(role) ? ROLES[role].tunnels : []) ?? [];
+        for (const tunnel of specs) {
+            lines.push(
+                `Host ${t("host name", name)}-${tunnel.suffix}`,
+                ...host,
+                `    LocalForward ${tunnel.localPort} 127.0.0.1:${tunnel.remotePort}`,
+            );
+        }
+    };
+    tunnels(bastion.name, lines.slice(1), bastion.role);
     for (const h of privateHosts) {
         const host = [
             `    HostName ${t("private address", h.ip)}`,
@@ -38,13 +39,7 @@ export function sshConfig(
             `    ProxyJump ${t("host name", bastion.name)}`,
         ];
         lines.push(`Host ${t("host name", h.name)}`, ...host);
-        for (const tunnel of tunnelsOf(h.role)) {
-            lines.push(
-                `Host ${t("host name", h.name)}-${tunnel.suffix}`,
-                ...host,
-                `    LocalForward ${tunnel.localPort} 127.0.0.1:${tunnel.remotePort}`,
-            );
-        }
+        tunnels(h.name, host, h.role);
     }
     return lines.join("\n") + "\n";
 }
