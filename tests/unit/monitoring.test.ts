@@ -696,12 +696,17 @@ describe("the textfile metrics the node exporter reads", () => {
         fs.writeFileSync(researchers, "alice 100 1024\nx;y 1 1\n");
         const reboot = path.join(tmp, "reboot-required");
         fs.writeFileSync(reboot, "*** System restart required ***\n");
+        const aptInput = path.join(tmp, "dpkg-status");
+        fs.writeFileSync(aptInput, "");
+        const state = path.join(tmp, "state", "node-metrics-apt");
         const run = (): string => {
             execFileSync("bash", [path.join(ROOT, "cloud-init/files/base/node-metrics.sh"), dir], {
                 env: {
                     ...process.env,
                     OUVROIR_RESEARCHERS_FILE: researchers,
                     OUVROIR_REBOOT_FILE: reboot,
+                    OUVROIR_APT_INPUTS: aptInput,
+                    OUVROIR_NODE_METRICS_STATE: state,
                 },
             });
             return read(path.join(dir, "ouvroir-node.prom"));
@@ -722,6 +727,15 @@ describe("the textfile metrics the node exporter reads", () => {
         fs.rmSync(reboot);
         expect(run()).toMatch(/^ouvroir_reboot_required 0$/m);
         expect(fs.readdirSync(dir)).toEqual(["ouvroir-node.prom"]);
+        // The count is kept while apt's inputs stay as they were, and made again when they change.
+        const seen = String(Math.floor(fs.statSync(aptInput).mtimeMs / 1000));
+        expect(read(state)).toMatch(new RegExp(`^${seen} \\d+\n$`));
+        fs.writeFileSync(state, `${seen} 987654\n`);
+        expect(run()).toMatch(/^ouvroir_security_updates_pending 987654$/m);
+        const later = new Date(Date.now() + 5000);
+        fs.utimesSync(aptInput, later, later);
+        expect(run()).not.toMatch(/^ouvroir_security_updates_pending 987654$/m);
+        expect(read(state)).not.toContain("987654");
     });
 });
 

@@ -8,6 +8,10 @@ dir="${1:-/var/lib/prometheus/node-exporter}"
 [[ -d "$dir" ]] || exit 0
 researchers="${OUVROIR_RESEARCHERS_FILE:-/etc/ouvroir/researchers}"
 reboot_file="${OUVROIR_REBOOT_FILE:-/run/reboot-required}"
+# The security updates are counted again only when apt's lists or dpkg's status changed since the
+# last count (a simulated upgrade costs seconds of CPU; the lists change once a day).
+read -ra apt_inputs <<<"${OUVROIR_APT_INPUTS:-/var/lib/dpkg/status /var/lib/apt/lists}"
+apt_state="${OUVROIR_NODE_METRICS_STATE:-/var/lib/ouvroir/node-metrics-apt}"
 tmp="$(mktemp "$dir/.ouvroir-node.XXXXXX")"
 trap 'rm -f "$tmp"' EXIT
 {
@@ -15,7 +19,16 @@ trap 'rm -f "$tmp"' EXIT
     echo "# TYPE ouvroir_reboot_required gauge"
     if [[ -e "$reboot_file" ]]; then echo "ouvroir_reboot_required 1"; else echo "ouvroir_reboot_required 0"; fi
     # From the package lists apt's daily timer refreshed: what an upgrade would install now.
-    pending="$(apt-get -s -o Debug::NoLocking=true upgrade 2>/dev/null | grep -c '^Inst .*security' || true)"
+    apt_seen="$(stat -c %Y "${apt_inputs[@]}" 2>/dev/null | sort -n | tail -n 1 || true)"
+    pending=""
+    if [[ -s "$apt_state" ]] && read -r seen count <"$apt_state" &&
+        [[ "$seen" == "${apt_seen:-0}" && "$count" =~ ^[0-9]+$ ]]; then
+        pending="$count"
+    else
+        pending="$(apt-get -s -o Debug::NoLocking=true upgrade 2>/dev/null | grep -c '^Inst .*security' || true)"
+        mkdir -p "$(dirname "$apt_state")"
+        printf '%s %s\n' "${apt_seen:-0}" "${pending:-0}" >"$apt_state"
+    fi
     echo "# HELP ouvroir_security_updates_pending Security updates not installed yet."
     echo "# TYPE ouvroir_security_updates_pending gauge"
     echo "ouvroir_security_updates_pending ${pending:-0}"
