@@ -645,6 +645,84 @@ describe("the sshConfig output", () => {
     });
 });
 
+describe("ouvroir-monitoring-setup (every push runs it)", () => {
+    /** A root with the configuration, a logging systemctl and an always-ready curl. */
+    const setUp = (): { run: (active?: boolean) => string[]; root: string } => {
+        const root = path.join(tmp, "setup-root");
+        const stubs = path.join(tmp, "setup-bin");
+        const log = path.join(tmp, "setup-systemctl.log");
+        for (const d of [
+            "etc/ouvroir/monitoring",
+            "usr/local/lib/ouvroir",
+            "usr/local/sbin",
+            "etc/systemd/system/prometheus.service.d",
+        ])
+            fs.mkdirSync(path.join(root, d), { recursive: true });
+        for (const f of [
+            "prometheus.yml",
+            "rules.yml",
+            "blackbox.yml",
+            "alertmanager-nosecrets.yml",
+        ])
+            fs.writeFileSync(path.join(root, "etc/ouvroir/monitoring", f), `${f}\n`);
+        fs.writeFileSync(path.join(root, "usr/local/lib/ouvroir/alertmanager-config.py"), "#\n");
+        fs.writeFileSync(
+            path.join(root, "etc/systemd/system/prometheus.service.d/10-ouvroir.conf"),
+            "[Service]\n",
+        );
+        fs.mkdirSync(stubs, { recursive: true });
+        const stub = (file: string, body: string): void =>
+            fs.writeFileSync(file, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+        stub(path.join(root, "usr/local/sbin/ouvroir-enable"), "exit 0");
+        stub(path.join(stubs, "curl"), "exit 0");
+        stub(
+            path.join(stubs, "systemctl"),
+            `echo "$*" >>${JSON.stringify(log)}; [[ $1 != is-active || $OUVROIR_TEST_ACTIVE == 1 ]]`,
+        );
+        const run = (active = true): string[] => {
+            fs.rmSync(log, { force: true });
+            execFileSync(
+                "bash",
+                [path.join(ROOT, "cloud-init/files/monitoring/monitoring-setup.sh")],
+                {
+                    env: {
+                        ...process.env,
+                        PATH: `${stubs}:${process.env.PATH ?? ""}`,
+                        OUVROIR_ROOT: root,
+                        OUVROIR_TEST_ACTIVE: active ? "1" : "0",
+                    },
+                },
+            );
+            return fs.existsSync(log)
+                ? fs
+                      .readFileSync(log, "utf8")
+                      .split("\n")
+                      .filter((l) => l.startsWith("restart"))
+                : [];
+        };
+        return { run, root };
+    };
+
+    it("restarts the services when their configuration changed or one is down, never on a push that changes nothing", () => {
+        const { run, root } = setUp();
+        const restart = [
+            "restart prometheus-blackbox-exporter.service prometheus-alertmanager.service prometheus.service",
+        ];
+        expect(run()).toEqual(restart); // the first setup
+        expect(run()).toEqual([]); // a push that changes nothing
+        fs.appendFileSync(
+            path.join(root, "etc/ouvroir/monitoring/prometheus.yml"),
+            "# a new site\n",
+        );
+        expect(run()).toEqual(restart);
+        expect(run()).toEqual([]);
+        fs.rmSync(path.join(root, "etc/systemd/system/prometheus.service.d/10-ouvroir.conf"));
+        expect(run()).toEqual(restart); // a drop-in gone is a change too
+        expect(run(false)).toEqual(restart); // a service down
+        expect(run()).toEqual([]);
+    });
+});
+
 describe("the textfile metrics the node exporter reads", () => {
     const read = (file: string): string => fs.readFileSync(file, "utf8");
 
