@@ -35,6 +35,7 @@ import { defaultKeyDir, researcherKeyPair, roleVm, waitHealthy } from "../harnes
 import { UserDataInput } from "../../components/userData";
 import { shellWord } from "../../components/escape";
 import { formatStatus, parseAnswers, remoteScript } from "../../tools/status";
+import { ALERTS, probeTargets } from "../../components/monitoring";
 import { Mail, SmtpSink, startSmtpSink } from "../harness/vm/smtpSink";
 import { ensureBridge, HOST_PRIVATE_IP } from "../harness/vm/qemu";
 import { SMTP_SINK_PORT } from "../harness/vm/inputs";
@@ -444,6 +445,58 @@ async function activeAlerts(): Promise<Record<string, string>[]> {
     return (JSON.parse(out) as { labels: Record<string, string> }[]).map((a) => a.labels);
 }
 
+/**
+ * The guest's own state, outside the program: a security update published since the image was
+ * built, a kernel upgrade waiting for its reboot.
+ */
+const GUEST_STATE_ALERTS = ["SecurityUpdatesPending", "RebootRequired"];
+
+/**
+ * The monitoring host watches `role` as deployed: its node exporter scraped, each of the role's
+ * probes (the web server's input says which) succeeding, and no alert rule's condition true for
+ * it (each rule's expression evaluated now, without its `for`), its units all active among them.
+ * Waits for the first scrapes (every 30 s, as deployed). `before` runs first (on the sandbox
+ * host, a refresh of its textfile metrics).
+ */
+function itIsWatched(role: RoleName, before?: () => Promise<void>): void {
+    it("is watched by the monitoring host: node exporter scraped, every probe succeeds, no alert condition holds", async () => {
+        await check(["web", role], async () => {
+            vmOf(role);
+            await before?.();
+            const web = inputs.web;
+            if (!web) throw new Error("the web server's input is not known");
+            const probes = probeTargets(web)
+                .filter((p) => p.role === role)
+                .map((p) => p.probe)
+                .sort();
+            const state = async (): Promise<string[]> => {
+                const up = (await promQuery(`up{job="node",role="${role}"} == 1`)).length;
+                const ok = (await promQuery(`probe_success{role="${role}"} == 1`))
+                    .map((r) => r.metric.probe ?? "")
+                    .sort();
+                return [`node ${up}`, ...ok];
+            };
+            await waitFor(
+                `${role} scraped and its probes ${probes.join(", ") || "(none)"} succeeding`,
+                async () => {
+                    const now = await state();
+                    return JSON.stringify(now) === JSON.stringify(["node 1", ...probes])
+                        ? now
+                        : undefined;
+                },
+                240_000,
+            );
+            const holding: string[] = [];
+            for (const alert of ALERTS.filter((a) => !GUEST_STATE_ALERTS.includes(a.name))) {
+                for (const r of await promQuery(alert.expr))
+                    if (r.metric.role === role)
+                        holding.push(`${alert.name} ${JSON.stringify(r.metric)}`);
+            }
+            expect(holding).toEqual([]);
+        });
+    });
+}
+
 /** Polls `probe` every 5 s until it returns something, or fails after `timeoutMs` naming `what`. */
 async function waitFor<T>(
     what: string,
@@ -584,6 +637,21 @@ describeRole("web")("web server", () => {
                         ? true
                         : undefined,
                 180_000,
+            );
+            // The sites served from the web server itself, probed through Nginx with their
+            // Host header (the others wait for their private role's checks).
+            const own = TEST_SITES.filter((t) => t.kind === "static" || t.kind === "php").map(
+                (t) => `site-${t.name}`,
+            );
+            await waitFor(
+                `the probes of ${own.join(", ")} succeeding`,
+                async () => {
+                    const ok = (await promQuery('probe_success{role="web"} == 1')).map(
+                        (r) => r.metric.job,
+                    );
+                    return own.every((j) => ok.includes(`probe-${j}`)) ? true : undefined;
+                },
+                240_000,
             );
             // `npm run status`'s questions, asked here as the tool asks them over SSH.
             const answers = parseAnswers(await sh(vm, remoteScript()));
@@ -728,6 +796,7 @@ describeRole("xmldb")("XML database", () => {
         });
     });
 
+    itIsWatched("xmldb");
     itIsHardened("xmldb");
     itBacksUp("xmldb");
 
@@ -870,6 +939,7 @@ describeRole("iiif")("IIIF server", () => {
         });
     });
 
+    itIsWatched("iiif");
     itIsHardened("iiif");
 
     afterAll(() => stop("iiif"));
@@ -945,6 +1015,7 @@ describeRole("app")("app server", () => {
         });
     });
 
+    itIsWatched("app");
     itIsHardened("app");
     itBacksUp("app");
 
@@ -1241,6 +1312,10 @@ describeRole("sandbox")("sandbox host", () => {
         });
     });
 
+    itIsWatched("sandbox", async () => {
+        // The researchers' Docker, as the 10-minute timer would report it by now.
+        await sh(vmOf("sandbox"), "sudo systemctl start ouvroir-node-metrics.service");
+    });
     itIsHardened("sandbox");
 
     afterAll(() => stop("sandbox"));
