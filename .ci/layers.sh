@@ -41,8 +41,8 @@ export OUVROIR_ENGINE_BIN="$engine_bin"
 run_jest engine npm run test:engine --
 
 # 6. Real VMs under qemu (software emulation): every role's cloud-init in a Debian 13 guest,
-#    checked as a client would, with the hardening audit on every role (Lynis on web); the data
-#    trials beside them. The backup round trip of app runs with the role checks.
+#    checked as a client would, with the hardening audit on every role (Lynis on web) and the
+#    backup round trip of app. (The data trials run by hand: see below.)
 #    (OUVROIR_CI_SKIP_VM=1 is for checking the other layers by hand; CI never sets it.)
 # Backups need restic and rclone's S3 server on this host (the round trips and the namespace test).
 run_check backup-tools bash -c 'command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic >/dev/null; }; bash tests/harness/s3-server.sh install'
@@ -59,22 +59,18 @@ if [[ "${OUVROIR_CI_SKIP_VM:-0}" != 1 ]]; then
         echo "vm-image: FAILED"
     fi
     # The role checks hold three guest slots (0-2): the web server, the private role being
-    # checked and the next one booting meanwhile. The data trials (a web guest, then its rebuild
-    # on the same volume) run beside them in slot 3, at the same CPU priority (at nice 19 a side
-    # guest starved); then, in the same slot, the apps' databases on PostgreSQL (the trials end
-    # ~15 min before the role checks). The off-site backup round trips (app, xmldb) back up on the role checks'
-    # own guests, then restore on new VMs with empty volumes in slot 4, in the background.
-    # CI's budget (80 min on a new machine; stop 24, with monitoring, did not finish in 90) keeps
-    # Lynis on the public web server alone (the sandbox host's audit, the run's last guest, ended
-    # the run) and the restore on a new VM for the app server (SQL); the other roles' Lynis and
-    # xmldb's round trip (BaseX) run by hand, the commands in the README's Tests section.
-    run_jest_parallel \
-        vm-roles env OUVROIR_VM_ROLES=web,xmldb,iiif,app,sandbox OUVROIR_VM_SLOTS=3 \
+    # checked and the next one booting meanwhile. The off-site backup round trip of the app
+    # server backs up on its role-check guest, then restores on a new VM with an empty volume in
+    # slot 4, in the background. CI's budget (80 min on a new machine) holds these alone: with
+    # the data trials and the apps' databases on PostgreSQL beside them (two more web servers'
+    # first boots, a PHP push and a PostgreSQL app server on the same two cores), the web
+    # server's first boot took over 2300 s on 2026-12-07 and stop 24 did not finish in 90 min.
+    # The trials, the PostgreSQL app server, the other roles' Lynis and xmldb's round trip run
+    # by hand (`npm run test:vm:trials`; the README's Tests section says when they last passed).
+    run_jest vm-roles env OUVROIR_VM_ROLES=web,xmldb,iiif,app,sandbox OUVROIR_VM_SLOTS=3 \
         OUVROIR_VM_LYNIS_ROLES=web \
         OUVROIR_VM_BACKUP_ROLES=app OUVROIR_VM_RESTORE_SLOT=4 \
-        npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts ";" \
-        vm-trials env OUVROIR_VM_SLOT_FROM=3 OUVROIR_VM_SLOTS=4 \
-        npx jest --selectProjects vm --runInBand tests/vm/trials.test.ts tests/vm/appDatabases.test.ts
+        npx jest --selectProjects vm --runInBand tests/vm/roles.test.ts
 fi
 # Backups: the day-2 fragment with real restic against a real S3 server (rclone serve s3), in a
 # private mount namespace on this host: init once, wrong password refused, byte-identical restore.
