@@ -38,8 +38,11 @@ trap 'rm -f "$tmp"' EXIT
         while read -r name _; do
             [[ "$name" =~ ^[a-z][a-z0-9-]*$ ]] || continue
             up=0
+            # Her own systemd manager, asked as ouvroir-sandbox-setup starts it (`systemctl
+            # --user -M name@` needs systemd-machined, which the VMs do not install).
             if uid="$(id -u "$name" 2>/dev/null)" &&
-                systemctl --user -M "$name@" is-active --quiet docker.service 2>/dev/null &&
+                runuser -u "$name" -- env XDG_RUNTIME_DIR="/run/user/$uid" \
+                    systemctl --user is-active --quiet docker.service 2>/dev/null &&
                 [[ -S "/run/user/$uid/docker.sock" ]]; then
                 up=1
             fi
