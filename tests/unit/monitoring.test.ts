@@ -647,7 +647,7 @@ describe("the sshConfig output", () => {
 
 describe("ouvroir-monitoring-setup (every push runs it)", () => {
     /** A root with the configuration, a logging systemctl and an always-ready curl. */
-    const setUp = (): { run: (active?: boolean) => string[]; root: string } => {
+    const setUp = (): { run: (down?: string) => string[]; root: string } => {
         const root = path.join(tmp, "setup-root");
         const stubs = path.join(tmp, "setup-bin");
         const log = path.join(tmp, "setup-systemctl.log");
@@ -675,11 +675,18 @@ describe("ouvroir-monitoring-setup (every push runs it)", () => {
             fs.writeFileSync(file, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
         stub(path.join(root, "usr/local/sbin/ouvroir-enable"), "exit 0");
         stub(path.join(stubs, "curl"), "exit 0");
+        // `is-active` as systemd answers it: 0 when any unit named is active
+        // (OUVROIR_TEST_DOWN lists the inactive ones).
         stub(
             path.join(stubs, "systemctl"),
-            `echo "$*" >>${JSON.stringify(log)}; [[ $1 != is-active || $OUVROIR_TEST_ACTIVE == 1 ]]`,
+            [
+                `echo "$*" >>${JSON.stringify(log)}`,
+                "[[ $1 == is-active ]] || exit 0",
+                'for u in "$@"; do case $u in is-active|--quiet) ;; *) [[ " $OUVROIR_TEST_DOWN " == *" $u "* ]] || exit 0 ;; esac; done',
+                "exit 3",
+            ].join("\n"),
         );
-        const run = (active = true): string[] => {
+        const run = (down = ""): string[] => {
             fs.rmSync(log, { force: true });
             execFileSync(
                 "bash",
@@ -689,7 +696,7 @@ describe("ouvroir-monitoring-setup (every push runs it)", () => {
                         ...process.env,
                         PATH: `${stubs}:${process.env.PATH ?? ""}`,
                         OUVROIR_ROOT: root,
-                        OUVROIR_TEST_ACTIVE: active ? "1" : "0",
+                        OUVROIR_TEST_DOWN: down,
                     },
                 },
             );
@@ -718,8 +725,9 @@ describe("ouvroir-monitoring-setup (every push runs it)", () => {
         expect(run()).toEqual([]);
         fs.rmSync(path.join(root, "etc/systemd/system/prometheus.service.d/10-ouvroir.conf"));
         expect(run()).toEqual(restart); // a drop-in gone is a change too
-        expect(run(false)).toEqual(restart); // a service down
+        expect(run("prometheus.service")).toEqual(restart); // one service down, two up
         expect(run()).toEqual([]);
+        expect(run("prometheus-blackbox-exporter.service")).toEqual(restart);
     });
 });
 

@@ -25,7 +25,12 @@ done
 sum="$(for f in "${config[@]}"; do
     if [[ -f "$f" ]]; then sha256sum "$f"; else echo "missing $f"; fi
 done | sha256sum | cut -d ' ' -f 1)"
-if [[ -s "$state" && "$(cat "$state")" == "$sum" ]] && systemctl is-active --quiet "${units[@]}"; then
+# Each unit asked on its own: `systemctl is-active a b c` succeeds when any one is active.
+all_active() {
+    local unit
+    for unit in "${units[@]}"; do systemctl is-active --quiet "$unit" || return 1; done
+}
+if [[ -s "$state" && "$(cat "$state")" == "$sum" ]] && all_active; then
     echo "ouvroir: the monitoring configuration is unchanged; its services keep running"
 else
     systemctl restart "${units[@]}"
