@@ -35,10 +35,17 @@ import { defaultKeyDir, researcherKeyPair, roleVm, waitHealthy } from "../harnes
 import { UserDataInput } from "../../components/userData";
 import { shellWord } from "../../components/escape";
 import { formatStatus, parseAnswers, remoteScript } from "../../tools/status";
-import { ALERTS, probeTargets } from "../../components/monitoring";
-import { Mail, SmtpSink, startSmtpSink } from "../harness/vm/smtpSink";
+import { ALERTS, probeTargets, renderAlertSecretsSetup } from "../../components/monitoring";
+import {
+    Mail,
+    makeRelayCertificate,
+    SmtpSink,
+    startSmtpSink,
+    startWebhookSink,
+    WebhookSink,
+} from "../harness/vm/smtpSink";
 import { ensureBridge, HOST_PRIVATE_IP } from "../harness/vm/qemu";
-import { SMTP_SINK_PORT } from "../harness/vm/inputs";
+import { HARNESS_ALERT_SECRETS, SMTP_SINK_PORT, WEBHOOK_SINK_PORT } from "../harness/vm/inputs";
 import {
     afterAnotherBackup,
     BACKUP_ROLES,
@@ -365,17 +372,33 @@ async function bootPrivate(role: RoleName): Promise<void> {
     await startBoot(role);
 }
 
-/** The lab's SMTP relay, standing on this machine (harness/vm/smtpSink.ts). */
+/**
+ * The lab's SMTP relay (STARTTLS, login) and the operator's webhook, standing on this machine
+ * (harness/vm/smtpSink.ts); the guest trusts the relay's test CA (the alert test installs it).
+ */
 let smtpSink: SmtpSink | undefined;
+let webhookSink: WebhookSink | undefined;
+let relayCa: string | undefined;
 
 beforeAll(async () => {
     if (needsWeb) {
         ensureBridge();
-        smtpSink = await startSmtpSink(HOST_PRIVATE_IP, SMTP_SINK_PORT);
     }
     base = ensureBaseImage();
     publicKey = ensureSshKey(defaultKeyDir()).publicKey;
     fs.mkdirSync(RUN_DIR, { recursive: true });
+    if (needsWeb) {
+        const relay = makeRelayCertificate(path.join(RUN_DIR, "relay"), HOST_PRIVATE_IP);
+        relayCa = relay.caCert;
+        smtpSink = await startSmtpSink(HOST_PRIVATE_IP, SMTP_SINK_PORT, {
+            tls: { key: relay.key, cert: relay.cert },
+            login: {
+                username: HARNESS_ALERT_SECRETS.username,
+                password: HARNESS_ALERT_SECRETS.smtpPassword,
+            },
+        });
+        webhookSink = await startWebhookSink(HOST_PRIVATE_IP, WEBHOOK_SINK_PORT);
+    }
     if (BACKED_UP.some((r) => SELECTED.includes(r))) {
         backupTarget = startS3Server(
             path.join(RUN_DIR, "s3"),
@@ -408,6 +431,7 @@ afterAll(async () => {
     await restoreQueue;
     backupTarget?.stop();
     await smtpSink?.stop();
+    await webhookSink?.stop();
     const rows = (Object.keys(figures) as RoleName[]).map(
         (r) =>
             `${r.padEnd(8)} ${figures[r]!.cloudInit.toFixed(0).padStart(6)} ${figures[r]!.healthy.toFixed(0).padStart(8)}`,
@@ -1053,7 +1077,36 @@ describeRole("app")("app server", () => {
         const web = vmOf("web");
         await check(["web", "app"], async () => {
             const sink = smtpSink;
-            if (!sink) throw new Error("the SMTP sink did not start");
+            const hooks = webhookSink;
+            if (!sink || !hooks || !relayCa) throw new Error("the relay or webhook did not start");
+            // HARNESS STAND-IN: the guest trusts the relay's test CA, as it trusts a lab relay's
+            // public CA. Then the receivers' secrets, pushed by the program's own day-2 fragment.
+            const trusted = await web.sshStdin(
+                "sudo tee /usr/local/share/ca-certificates/ouvroir-vmtest-relay.crt >/dev/null && sudo update-ca-certificates",
+                relayCa,
+            );
+            expect([trusted.code, trusted.stderr]).toEqual([0, ""]);
+            const pushed = await web.sshStdin(
+                "sudo bash -s",
+                renderAlertSecretsSetup({
+                    smtpPassword: HARNESS_ALERT_SECRETS.smtpPassword,
+                    webhookUrl: `http://${HOST_PRIVATE_IP}:${WEBHOOK_SINK_PORT}${HARNESS_ALERT_SECRETS.webhookPath}`,
+                }),
+            );
+            expect([pushed.code, pushed.stderr]).toEqual([0, ""]);
+            // The secrets: root's alone, and in Alertmanager's file, readable by its group only.
+            expect(
+                await sh(
+                    web,
+                    "sudo stat -c '%a %U %G %n' /etc/ouvroir/monitoring/secrets/smtp-password /etc/ouvroir/monitoring/secrets/webhook-url /etc/ouvroir/monitoring/alertmanager.yml",
+                ),
+            ).toBe(
+                [
+                    "600 root root /etc/ouvroir/monitoring/secrets/smtp-password",
+                    "600 root root /etc/ouvroir/monitoring/secrets/webhook-url",
+                    "640 root prometheus /etc/ouvroir/monitoring/alertmanager.yml",
+                ].join("\n"),
+            );
             await sh(web, SPEED_UP_MONITORING);
             try {
                 await waitFor(
@@ -1128,6 +1181,8 @@ describeRole("app")("app server", () => {
                 );
                 const full = mailed("FIRING", "DataVolumeAlmostFull") as Mail;
                 expect(full.to).toEqual(["operateur@ouvroir.test"]);
+                // Through the relay as it wants: STARTTLS (its certificate verified), then login.
+                expect([full.tls, full.user]).toEqual([true, HARNESS_ALERT_SECRETS.username]);
                 expect(mailText(full)).toContain(
                     "pulumi config set --path 'ouvroir:roles.app.dataVolumeGb'",
                 );
@@ -1163,8 +1218,28 @@ describeRole("app")("app server", () => {
                     async () => (expected.every(([n]) => mailed("RESOLVED", n)) ? true : undefined),
                     300_000,
                 );
+                // The webhook had both, each alert with its role, at its URL's path (the token).
+                const hooked = (status: string, name: string): boolean =>
+                    hooks.hooks.some(
+                        (h) =>
+                            h.path === HARNESS_ALERT_SECRETS.webhookPath &&
+                            h.body.alerts.some(
+                                (a) =>
+                                    a.status === status &&
+                                    a.labels.alertname === name &&
+                                    a.labels.role === "app",
+                            ),
+                    );
+                await waitFor(
+                    "the webhook's firing and resolved notifications",
+                    async () =>
+                        expected.every(([n]) => hooked("firing", n) && hooked("resolved", n))
+                            ? true
+                            : undefined,
+                    300_000,
+                );
                 figureLines.push(
-                    `alerts (rules' 'for' at 10 s, test only): ${expected.map((e) => e[0]).join(", ")} active in Alertmanager ${firedS.toFixed(0)} s after the faults, resolved ${resolvedS.toFixed(0)} s after the fix; ${sink.mails.length} mails through the relay`,
+                    `alerts (rules' 'for' at 10 s, test only): ${expected.map((e) => e[0]).join(", ")} active in Alertmanager ${firedS.toFixed(0)} s after the faults, resolved ${resolvedS.toFixed(0)} s after the fix; ${sink.mails.length} mails through the relay (TLS, login), ${hooks.hooks.length} webhook posts`,
                 );
             } finally {
                 await sh(web, NORMAL_MONITORING);

@@ -93,21 +93,35 @@ export interface HarnessOptions {
     readonly alerts?: AlertSettings;
 }
 
-/** The port of the harness's SMTP sink (smtpSink.ts) on this machine's bridge address. */
+/** The ports of the harness's SMTP relay and webhook (smtpSink.ts) on this machine's bridge address. */
 export const SMTP_SINK_PORT = 2525;
+export const WEBHOOK_SINK_PORT = 2580;
 
 /**
- * HARNESS STAND-IN: the lab's relay is the SMTP sink on this machine (no TLS, no login; the
- * login and its secret are proven in the unit layer, tests/unit/monitoring.test.ts).
+ * HARNESS STAND-IN: the relay's login and the webhook's URL (with its token), the stack's secrets
+ * `ouvroir:alertSmtpPassword` and `ouvroir:alertWebhookUrl`. The VM test pushes them with the
+ * program's own day-2 fragment (renderAlertSecretsSetup), as `pulumi up` does.
+ */
+export const HARNESS_ALERT_SECRETS = {
+    username: "alertes-vmtest",
+    smtpPassword: "Relay-pw 'quoted' $(not run)",
+    webhookPath: "/hooks/T0KEN-vmtest",
+} as const;
+
+/**
+ * HARNESS STAND-IN: the lab's relay is the SMTP sink on this machine. As a relay the lab is given,
+ * it wants STARTTLS (its certificate from a test CA the test makes the guest trust) and a login
+ * before it takes a mail; the webhook is a receiver beside it.
  */
 export const HARNESS_ALERTS: AlertSettings = {
     email: {
         to: ["operateur@ouvroir.test"],
         from: "alertes@ouvroir.test",
         smarthost: `${HOST_PRIVATE_IP}:${SMTP_SINK_PORT}`,
-        requireTls: false,
+        requireTls: true,
+        username: HARNESS_ALERT_SECRETS.username,
     },
-    webhook: false,
+    webhook: true,
 };
 
 export function researcherFor(sshPublicKey: string): Researcher {
