@@ -61,18 +61,28 @@ export const QUERIES: Readonly<Record<string, string>> = {
 
 /**
  * The script run on the bastion (`sh -s`): one JSON object per line, `{"name": …, "answer": …}`
- * for each query, then Alertmanager's active alerts. Only fixed text: no value from the stack.
+ * for each query, then Alertmanager's active alerts (`null` when one does not answer). The
+ * answers' line ends are removed (Alertmanager ends its JSON with one; a JSON text has none
+ * inside its strings). Only fixed text: no value from the stack.
  */
 export function remoteScript(): string {
-    const lines = ["set -u"];
+    const lines = [
+        "set -u",
+        "ask() {",
+        "    name=$1; shift",
+        "    if a=$(curl -sf --max-time 20 \"$@\"); then a=$(printf '%s' \"$a\" | tr -d '\\r\\n'); else a=; fi",
+        '    [ -n "$a" ] || a=null',
+        '    printf \'{"name":"%s","answer":%s}\\n\' "$name" "$a"',
+        "}",
+    ];
     for (const [name, q] of Object.entries(QUERIES)) {
         const quoted = `'query=${q.replace(/'/g, "'\\''")}'`;
         lines.push(
-            `printf '{"name":"${name}","answer":'; curl -sf -G http://127.0.0.1:${MONITORING_PORTS.prometheus}/api/v1/query --data-urlencode ${quoted} || printf null; echo '}'`,
+            `ask ${name} -G http://127.0.0.1:${MONITORING_PORTS.prometheus}/api/v1/query --data-urlencode ${quoted}`,
         );
     }
     lines.push(
-        `printf '{"name":"alerts","answer":'; curl -sf 'http://127.0.0.1:${MONITORING_PORTS.alertmanager}/api/v2/alerts?active=true&silenced=false&inhibited=false' || printf null; echo '}'`,
+        `ask alerts 'http://127.0.0.1:${MONITORING_PORTS.alertmanager}/api/v2/alerts?active=true&silenced=false&inhibited=false'`,
     );
     return lines.join("\n") + "\n";
 }

@@ -3,6 +3,9 @@
 // for a person, and a bastion that cannot be reached said so, with what is deployed. Does not
 // prove that the script gets those answers from a real Prometheus (tests/vm/roles.test.ts runs
 // it on the web server guest).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
     askBastion,
@@ -141,6 +144,53 @@ describe("npm run status", () => {
         for (const q of Object.values(QUERIES)) expect(script).toContain(q);
         expect(script).toContain("http://127.0.0.1:9093/api/v2/alerts?active=true");
         for (const v of [OUTPUTS.bastion, "10.30.0", "prod"]) expect(script).not.toContain(v);
+    });
+
+    it("the script's answers parse as the APIs give them: Alertmanager's line end, a pretty-printed answer, one that fails", () => {
+        // A curl stand-in answering as the bastion's services do: Prometheus's JSON without a
+        // line end, Alertmanager's with one (as go-openapi writes it), the boot query
+        // pretty-printed, and the data query as a refused connection (curl's exit 7).
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-status-"));
+        try {
+            fs.writeFileSync(
+                path.join(dir, "curl"),
+                [
+                    "#!/bin/sh",
+                    'case "$*" in',
+                    '  *9093/api/v2/alerts*) printf \'[{"labels":{"alertname":"ServiceDown","severity":"critical"},"annotations":{"summary":"down"}}]\\n\' ;;',
+                    '  *"query=1 - node_filesystem_avail_bytes{mountpoint=\\"/srv/data\\"}"*) exit 7 ;;',
+                    '  *"query=1 - node_filesystem_avail_bytes{mountpoint=\\"/\\"}"*) printf \'{\\n  "status": "success",\\n  "data": {"result": []}\\n}\\n\' ;;',
+                    '  *9090/api/v1/query*) printf \'{"status":"success","data":{"result":[{"metric":{"role":"web"},"value":[1,"1"]}]}}\' ;;',
+                    "  *) exit 2 ;;",
+                    "esac",
+                ].join("\n") + "\n",
+                { mode: 0o755 },
+            );
+            const out = execFileSync("sh", ["-s"], {
+                input: remoteScript(),
+                encoding: "utf8",
+                env: { PATH: `${dir}:${process.env.PATH ?? ""}` },
+            });
+            const answers = parseAnswers(out);
+            expect(Object.keys(answers)).toEqual([...Object.keys(QUERIES), "alerts"]);
+            expect(answers.alerts).toEqual([
+                {
+                    labels: { alertname: "ServiceDown", severity: "critical" },
+                    annotations: { summary: "down" },
+                },
+            ]);
+            expect(answers.data).toBeNull();
+            expect(answers.boot).toEqual({ status: "success", data: { result: [] } });
+            expect(answers.up).toEqual({
+                status: "success",
+                data: { result: [{ metric: { role: "web" }, value: [1, "1"] }] },
+            });
+            const report = formatStatus({ ...view, roles: ["web"] }, answers, new Date());
+            expect(report).toContain("Alerts firing (1; what to do: README, Operating):");
+            expect(report).toContain("  [critical] ServiceDown: down");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("refuses a stack name that is not one, and reads saved outputs", () => {

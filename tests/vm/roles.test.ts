@@ -698,13 +698,13 @@ describeRole("web")("web server", () => {
                 },
                 240_000,
             );
-            // `npm run status`'s questions, asked here as the tool asks them over SSH (again
-            // while Alertmanager, just booted, does not answer yet).
+            // `npm run status`'s questions, asked as the tool asks them: its script on the
+            // stdin of `sh -s` over SSH (again while Alertmanager, just booted, does not answer).
             const answers = await waitFor(
                 "Alertmanager's answer to status's questions",
                 async () => {
-                    const a = parseAnswers(await sh(vm, remoteScript()));
-                    return a["alerts"] === null ? undefined : a;
+                    const a = parseAnswers((await vm.sshStdin("sh -s", remoteScript())).stdout);
+                    return Array.isArray(a["alerts"]) ? a : undefined;
                 },
                 180_000,
             );
