@@ -547,7 +547,10 @@ export function renderAlertSecretsSetup(secrets: AlertSecrets): string {
         "set -euo pipefail",
         PUT_FUNCTION,
         `install -d -m 0700 ${ALERT_SECRETS_DIR}`,
-        `before="$(cat ${ALERT_SECRETS_DIR}/* 2>/dev/null | sha256sum)"`,
+        // No secret yet (the first push): the glob matches nothing and cat fails; under
+        // pipefail that failure would end the push, so it is the hash of nothing instead.
+        `secrets_sum() { { cat ${ALERT_SECRETS_DIR}/* 2>/dev/null || true; } | sha256sum; }`,
+        `before="$(secrets_sum)"`,
     ];
     const files = { smtpPassword: "smtp-password", webhookUrl: "webhook-url" } as const;
     for (const [k, name] of Object.entries(files) as [keyof AlertSecrets, string][]) {
@@ -557,7 +560,7 @@ export function renderAlertSecretsSetup(secrets: AlertSecrets): string {
         else lines.push(`rm -f ${ALERT_SECRETS_DIR}/${name}`);
     }
     lines.push(
-        `if [[ "$(cat ${ALERT_SECRETS_DIR}/* 2>/dev/null | sha256sum)" != "$before" ]]; then`,
+        `if [[ "$(secrets_sum)" != "$before" ]]; then`,
         "    systemctl restart prometheus-alertmanager.service",
         "fi",
         ")",

@@ -18,6 +18,7 @@ import {
     renderAlertmanagerConfig,
     renderAlertRules,
     renderAlertSecretsSetup,
+    ALERT_SECRETS_DIR,
     renderBlackboxConfig,
     renderPrometheusConfig,
     unitInclude,
@@ -607,14 +608,70 @@ describe("the receivers' secrets", () => {
         expect(String((await resolved(app!)).stdin)).not.toContain("monitoring/secrets");
     }, 60_000);
 
-    it("are rewritten and Alertmanager restarted only when they changed", () => {
-        const s = renderAlertSecretsSetup({ smtpPassword: "pw" });
-        expect(s).toContain(
-            'before="$(cat /etc/ouvroir/monitoring/secrets/* 2>/dev/null | sha256sum)"',
+    it("are written 0600 on the first push, and Alertmanager restarted only when they changed", () => {
+        // The fragment run by bash as day-2 runs it, its directory moved to a scratch one and
+        // systemctl a stand-in that logs its calls.
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-alert-secrets-"));
+        const dir = path.join(root, "secrets");
+        const bin = path.join(root, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(
+            path.join(bin, "systemctl"),
+            `#!/bin/sh\necho "$*" >>'${root}/systemctl.log'\n`,
+            { mode: 0o755 },
         );
-        expect(s).toMatch(
-            /if \[\[ "\$\(cat \/etc\/ouvroir\/monitoring\/secrets\/\* 2>\/dev\/null \| sha256sum\)" != "\$before" \]\]; then\n {4}systemctl restart prometheus-alertmanager.service\nfi/,
-        );
+        const push = (secrets: Parameters<typeof renderAlertSecretsSetup>[0]) => {
+            const script = renderAlertSecretsSetup(secrets).split(ALERT_SECRETS_DIR).join(dir);
+            // On stdin, as day-2 pushes it (`bash -s`); --norc: Node's stdio is a socket, which
+            // bash takes for a remote shell's and would read root's ~/.bashrc.
+            const r = spawnSync("bash", ["--norc", "-s"], {
+                input: script,
+                encoding: "utf8",
+                env: { PATH: `${bin}:${process.env.PATH ?? ""}` },
+            });
+            const log = path.join(root, "systemctl.log");
+            const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+            fs.rmSync(log, { force: true });
+            const files = fs.existsSync(dir)
+                ? fs.readdirSync(dir).map((f) => {
+                      const st = fs.statSync(path.join(dir, f));
+                      return `${f} ${(st.mode & 0o777).toString(8)} ${fs.readFileSync(path.join(dir, f), "utf8")}`;
+                  })
+                : [];
+            return { code: r.status, stderr: r.stderr, restarts: calls, files };
+        };
+        const restart = "restart prometheus-alertmanager.service\n";
+        const password = "pw '$(x)' #";
+        try {
+            // Nothing set, nothing there: nothing to do.
+            expect(push({})).toEqual({ code: 0, stderr: "", restarts: "", files: [] });
+            // The first push with secrets (the directory empty: it ended the push before).
+            expect(push({ smtpPassword: password, webhookUrl: "https://hooks.test/T0K" })).toEqual({
+                code: 0,
+                stderr: "",
+                restarts: restart,
+                files: [`smtp-password 600 ${password}`, "webhook-url 600 https://hooks.test/T0K"],
+            });
+            expect((fs.statSync(dir).mode & 0o777).toString(8)).toBe("700");
+            // The same again: no restart.
+            expect(push({ smtpPassword: password, webhookUrl: "https://hooks.test/T0K" })).toEqual({
+                code: 0,
+                stderr: "",
+                restarts: "",
+                files: [`smtp-password 600 ${password}`, "webhook-url 600 https://hooks.test/T0K"],
+            });
+            // The webhook unset: its file goes, Alertmanager restarts.
+            expect(push({ smtpPassword: password })).toEqual({
+                code: 0,
+                stderr: "",
+                restarts: restart,
+                files: [`smtp-password 600 ${password}`],
+            });
+            // Both unset: the directory emptied, one restart.
+            expect(push({})).toEqual({ code: 0, stderr: "", restarts: restart, files: [] });
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
         expect(renderDay2Script(exampleInput("app"))).not.toContain("prometheus-alertmanager");
     });
 });
