@@ -24,7 +24,11 @@ case "$saxon" in
     *.jar) install -m 0644 "$saxon" /opt/basex/lib/custom/ ;;
     *) echo "Saxon download must be a .zip or a .jar: $saxon" >&2; exit 1 ;;
 esac
-jar="$(ls /opt/basex/BaseX.jar /opt/basex/basex.jar 2>/dev/null | head -n1)"
+# The zip's jar is BaseX.jar (basex.jar in some releases). Not `ls a b | head`: one of the two
+# is always missing, ls then fails, and pipefail ended the install there.
+jar=/opt/basex/BaseX.jar
+[[ -f "$jar" ]] || jar=/opt/basex/basex.jar
+[[ -f "$jar" ]] || { echo "basex-install: no BaseX.jar in $BASEX_URL's basex/ folder" >&2; exit 1; }
 cat >/etc/ouvroir/basex.env <<ENV
 BASEX_CP=$jar:/opt/basex/lib/*:/opt/basex/lib/custom/*
 BASEX_MAIN=org.basex.BaseXHTTP
