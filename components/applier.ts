@@ -121,7 +121,15 @@ export function renderApplier(input: UserDataInput, doc: YamlMap): string {
     );
     const script = spec.apply.script?.(input) ?? [];
     if (script.length > 0) lines.push(`step ${q(`${input.role} script`)}`, ...script);
-    lines.push("step commands", ...runcmd.map(commandLine), 'step "done"');
+    lines.push(
+        "step commands",
+        ...runcmd.map(commandLine),
+        // The enables above pass --no-reload (a reload takes seconds under emulation) and leave
+        // systemd's view of the unit files stale: every later `systemctl restart` (a day-2
+        // step's, an operator's) then warns that files changed on disk. One reload at the end.
+        "systemctl daemon-reload",
+        'step "done"',
+    );
     return lines.join("\n") + "\n";
 }
 
