@@ -44,3 +44,28 @@ describe("the applier's package step (real dpkg, apt-get stubbed)", () => {
         expect(step.match(/dpkg-query/g)).toHaveLength(1);
     });
 });
+
+describe("the applier's end", () => {
+    it.each(["web", "xmldb", "iiif", "app", "sandbox"] as const)(
+        "%s: reloads systemd once, after the last enable, so later restarts find its view current",
+        (role) => {
+            const lines = renderApplier(exampleInput(role), {
+                packages: [],
+                write_files: [],
+                runcmd: [
+                    ["systemctl", "daemon-reload"],
+                    ["/usr/local/sbin/ouvroir-enable", "x.service"],
+                    ["systemctl", "enable", "--no-reload", "y.timer"],
+                ],
+            })
+                .trimEnd()
+                .split("\n");
+            expect(lines.slice(-4)).toEqual([
+                "'/usr/local/sbin/ouvroir-enable' 'x.service'",
+                "'systemctl' 'enable' '--no-reload' 'y.timer'",
+                "systemctl daemon-reload",
+                'step "done"',
+            ]);
+        },
+    );
+});
