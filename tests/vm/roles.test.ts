@@ -1099,7 +1099,7 @@ describeRole("app")("app server", () => {
                 await sh(
                     web,
                     "sudo stat -c '%a %U %G %n' /etc/ouvroir/monitoring/secrets/smtp-password /etc/ouvroir/monitoring/secrets/webhook-url /etc/ouvroir/monitoring/alertmanager.yml",
-                ),
+                ).then((out) => out.trim()),
             ).toBe(
                 [
                     "600 root root /etc/ouvroir/monitoring/secrets/smtp-password",
