@@ -13,56 +13,96 @@ import * as path from "path";
 const ROOT = path.join(__dirname, "..", "..");
 const read = (p: string): string => fs.readFileSync(path.join(ROOT, p), "utf8");
 
-/** A zip of `files` (name → content), made by Python's zipfile. */
-function zip(dest: string, files: Record<string, string>): string {
+/** A .zip or .tar.gz (by `dest`'s name) of `files` (name → content, 0755), by Python; its SHA-256. */
+function archive(dest: string, files: Record<string, string>): string {
     execFileSync("python3", [
         "-c",
-        "import json,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nfor n,c in json.loads(sys.argv[2]).items(): z.writestr(n,c)\nz.close()",
+        [
+            "import io,json,sys,tarfile,zipfile",
+            "dest, files = sys.argv[1], json.loads(sys.argv[2])",
+            "if dest.endswith('.zip'):",
+            "  with zipfile.ZipFile(dest, 'w') as z:",
+            "    for n, c in files.items(): z.writestr(n, c)",
+            "else:",
+            "  with tarfile.open(dest, 'w:gz') as t:",
+            "    for n, c in files.items():",
+            "      i = tarfile.TarInfo(n); b = c.encode(); i.size = len(b); i.mode = 0o755",
+            "      t.addfile(i, io.BytesIO(b))",
+        ].join("\n"),
         dest,
         JSON.stringify(files),
     ]);
     return createHash("sha256").update(fs.readFileSync(dest)).digest("hex");
 }
 
-function runInstaller(jarName: string): { code: number | null; stderr: string; env: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-basex-"));
+/** `fn` in a scratch root (with its `src/` for the archives), removed after. */
+function inScratch<T>(name: string, fn: (dir: string) => T): T {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ouvroir-${name}-`));
     try {
-        const move = (text: string): string =>
-            text
-                .replaceAll("/etc/ouvroir", `${dir}/etc/ouvroir`)
-                .replaceAll("/opt/", `${dir}/opt/`)
-                .replaceAll("/var/cache/ouvroir", `${dir}/var/cache/ouvroir`)
-                .replaceAll("/usr/local/lib/ouvroir", `${dir}/lib`);
-        for (const d of ["etc/ouvroir", "opt", "lib", "src"])
-            fs.mkdirSync(path.join(dir, d), { recursive: true });
-        fs.writeFileSync(
-            path.join(dir, "lib", "fetch-verified"),
-            read("cloud-init/files/base/fetch-verified.sh"),
-            { mode: 0o755 },
-        );
-        const basexSum = zip(path.join(dir, "src", "BaseX120.zip"), {
+        fs.mkdirSync(path.join(dir, "src"));
+        return fn(dir);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** One installer run by bash, its paths under `dir`; what it printed (stand-ins log there). */
+function runScript(
+    dir: string,
+    script: string,
+    settings: string[],
+): { status: number | null; stdout: string; stderr: string } {
+    fs.mkdirSync(path.join(dir, "etc/ouvroir"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "lib"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "usr/local/bin"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "opt"), { recursive: true });
+    fs.writeFileSync(
+        path.join(dir, "lib", "fetch-verified"),
+        read("cloud-init/files/base/fetch-verified.sh"),
+        { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(dir, "etc/ouvroir/settings.env"), settings.join("\n") + "\n");
+    const text = read(script)
+        .replaceAll("{{dataMount}}", `${dir}/srv/data`)
+        .replaceAll("/etc/ouvroir", `${dir}/etc/ouvroir`)
+        .replaceAll("/opt/", `${dir}/opt/`)
+        .replaceAll("/var/cache/ouvroir", `${dir}/var/cache/ouvroir`)
+        .replaceAll("/usr/local/lib/ouvroir", `${dir}/lib`)
+        .replaceAll("/usr/local/bin/", `${dir}/usr/local/bin/`)
+        .replaceAll("/usr/local/sbin/ouvroir-enable", "stand_in ouvroir-enable")
+        .replaceAll("-o cantaloupe -g cantaloupe ", "");
+    const standIns = [
+        'stand_in() { echo "$*"; }',
+        "id() { return 1; }",
+        'useradd() { stand_in useradd "$@"; }',
+        'systemctl() { stand_in systemctl "$@"; }',
+    ].join("\n");
+    // --norc: Node's stdio is a socket, which bash takes for a remote shell's (~/.bashrc).
+    const r = spawnSync("bash", ["--norc", "-s"], {
+        input: text.replace("set -euo pipefail\n", `set -euo pipefail\n${standIns}\n`),
+        encoding: "utf8",
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function runInstaller(jarName: string): { code: number | null; stderr: string; env: string } {
+    return inScratch("basex", (dir) => {
+        const basexSum = archive(path.join(dir, "src", "BaseX120.zip"), {
             [`basex/${jarName}`]: "jar",
             "basex/lib/x.jar": "lib",
             "basex/webapp/WEB-INF/web.xml": "<web-app/>",
         });
-        const saxonSum = zip(path.join(dir, "src", "SaxonHE12-5J.zip"), {
+        const saxonSum = archive(path.join(dir, "src", "SaxonHE12-5J.zip"), {
             "saxon-he-12.5.jar": "saxon",
             "lib/xmlresolver-5.2.2.jar": "resolver",
         });
-        fs.writeFileSync(
-            path.join(dir, "etc/ouvroir/settings.env"),
-            [
-                "BASEX_VERSION=12.0",
-                `BASEX_URL=file://${dir}/src/BaseX120.zip`,
-                `BASEX_SHA256=${basexSum}`,
-                `SAXON_URL=file://${dir}/src/SaxonHE12-5J.zip`,
-                `SAXON_SHA256=${saxonSum}`,
-            ].join("\n") + "\n",
-        );
-        const r = spawnSync("bash", ["--norc", "-s"], {
-            input: move(read("cloud-init/files/xmldb/basex-install-upstream.sh")),
-            encoding: "utf8",
-        });
+        const r = runScript(dir, "cloud-init/files/xmldb/basex-install-upstream.sh", [
+            "BASEX_VERSION=12.0",
+            `BASEX_URL=file://${dir}/src/BaseX120.zip`,
+            `BASEX_SHA256=${basexSum}`,
+            `SAXON_URL=file://${dir}/src/SaxonHE12-5J.zip`,
+            `SAXON_SHA256=${saxonSum}`,
+        ]);
         const envFile = path.join(dir, "etc/ouvroir/basex.env");
         const env = fs.existsSync(envFile)
             ? fs.readFileSync(envFile, "utf8").replaceAll(dir, "")
@@ -74,10 +114,8 @@ function runInstaller(jarName: string): { code: number | null; stderr: string; e
                 "xmlresolver-5.2.2.jar",
             ]);
         }
-        return { code: r.status, stderr: r.stderr, env };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
+        return { code: r.status, stderr: String(r.stderr), env };
+    });
 }
 
 describe("BaseX's upstream installer", () => {
@@ -110,57 +148,10 @@ describe("BaseX's upstream installer", () => {
     });
 });
 
-/** A tar.gz of `files` (name → content, mode 0755), made by Python's tarfile. */
-function tarGz(dest: string, files: Record<string, string>): string {
-    execFileSync("python3", [
-        "-c",
-        "import io,json,sys,tarfile\nt=tarfile.open(sys.argv[1],'w:gz')\nfor n,c in json.loads(sys.argv[2]).items():\n  i=tarfile.TarInfo(n); b=c.encode(); i.size=len(b); i.mode=0o755; t.addfile(i,io.BytesIO(b))\nt.close()",
-        dest,
-        JSON.stringify(files),
-    ]);
-    return createHash("sha256").update(fs.readFileSync(dest)).digest("hex");
-}
-
-/** One installer run by bash, its paths under `dir`; what it printed (stand-ins log there). */
-function runScript(dir: string, script: string, settings: string[]): ReturnType<typeof spawnSync> {
-    fs.mkdirSync(path.join(dir, "etc/ouvroir"), { recursive: true });
-    fs.mkdirSync(path.join(dir, "lib"), { recursive: true });
-    fs.mkdirSync(path.join(dir, "usr/local/bin"), { recursive: true });
-    fs.mkdirSync(path.join(dir, "opt"), { recursive: true });
-    fs.writeFileSync(
-        path.join(dir, "lib", "fetch-verified"),
-        read("cloud-init/files/base/fetch-verified.sh"),
-        { mode: 0o755 },
-    );
-    fs.writeFileSync(path.join(dir, "etc/ouvroir/settings.env"), settings.join("\n") + "\n");
-    const text = read(script)
-        .replaceAll("{{dataMount}}", `${dir}/srv/data`)
-        .replaceAll("/etc/ouvroir", `${dir}/etc/ouvroir`)
-        .replaceAll("/opt/", `${dir}/opt/`)
-        .replaceAll(" /opt/cantaloupe", ` ${dir}/opt/cantaloupe`)
-        .replaceAll("/var/cache/ouvroir", `${dir}/var/cache/ouvroir`)
-        .replaceAll("/usr/local/lib/ouvroir", `${dir}/lib`)
-        .replaceAll("/usr/local/bin/", `${dir}/usr/local/bin/`)
-        .replaceAll("/usr/local/sbin/ouvroir-enable", "stand_in ouvroir-enable")
-        .replaceAll("-o cantaloupe -g cantaloupe ", "");
-    const standIns = [
-        'stand_in() { echo "$*"; }',
-        'id() { stand_in id "$@"; return 1; }',
-        'useradd() { stand_in useradd "$@"; }',
-        'systemctl() { stand_in systemctl "$@"; }',
-    ].join("\n");
-    return spawnSync("bash", ["--norc", "-s"], {
-        input: text.replace("set -euo pipefail\n", `set -euo pipefail\n${standIns}\n`),
-        encoding: "utf8",
-    });
-}
-
 describe("Cantaloupe's upstream installer", () => {
     it("installs the release's jar as /opt/cantaloupe/cantaloupe.jar, its account and service", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-cantaloupe-"));
-        try {
-            fs.mkdirSync(path.join(dir, "src"));
-            const sum = zip(path.join(dir, "src", "cantaloupe-5.0.7.zip"), {
+        inScratch("cantaloupe", (dir) => {
+            const sum = archive(path.join(dir, "src", "cantaloupe-5.0.7.zip"), {
                 "cantaloupe-5.0.7/cantaloupe-5.0.7.jar": "jar",
                 "cantaloupe-5.0.7/cantaloupe.properties.sample": "# sample",
             });
@@ -170,7 +161,7 @@ describe("Cantaloupe's upstream installer", () => {
                 `CANTALOUPE_SHA256=${sum}`,
             ]);
             expect([r.status, r.stderr]).toEqual([0, ""]);
-            expect(String(r.stdout).replaceAll(dir, "")).toBe(
+            expect(r.stdout.replaceAll(dir, "")).toBe(
                 [
                     "fetch-verified: file:///src/cantaloupe-5.0.7.zip OK",
                     "useradd --system --home-dir /opt/cantaloupe --shell /usr/sbin/nologin cantaloupe",
@@ -183,18 +174,14 @@ describe("Cantaloupe's upstream installer", () => {
                 "jar",
             );
             expect(fs.existsSync(path.join(dir, "srv/data/iiif/cache"))).toBe(true);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 });
 
 describe("Julia's upstream installer", () => {
     it("unpacks the release under /opt/julia-<version> and links /usr/local/bin/julia; refuses a wrong SHA-256", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ouvroir-julia-"));
-        try {
-            fs.mkdirSync(path.join(dir, "src"));
-            const sum = tarGz(path.join(dir, "src", "julia-1.12.7.tar.gz"), {
+        inScratch("julia", (dir) => {
+            const sum = archive(path.join(dir, "src", "julia-1.12.7.tar.gz"), {
                 "julia-1.12.7/bin/julia": "#!/bin/sh\necho julia 1.12.7\n",
             });
             const settings = (s: string): string[] => [
@@ -208,15 +195,13 @@ describe("Julia's upstream installer", () => {
                 settings("0".repeat(64)),
             );
             expect(bad.status).toBe(1);
-            expect(String(bad.stderr)).toContain("fetch-verified: SHA-256 MISMATCH");
+            expect(bad.stderr).toContain("fetch-verified: SHA-256 MISMATCH");
             expect(fs.existsSync(path.join(dir, "usr/local/bin/julia"))).toBe(false);
             const r = runScript(dir, "cloud-init/files/app/julia-install.sh", settings(sum));
             expect([r.status, r.stderr]).toEqual([0, ""]);
             expect(execFileSync(path.join(dir, "usr/local/bin/julia"), { encoding: "utf8" })).toBe(
                 "julia 1.12.7\n",
             );
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 });
